@@ -1,0 +1,48 @@
+# replication: claim YAML -> Hydra sweep -> run records -> statistics -> report.
+PY       ?= .venv/bin/python
+CLAIM    ?= h-ee-18
+BUDGET   ?= default
+LAUNCHER ?= parallel
+ARGS     ?=
+
+export HF_DATASETS_OFFLINE := 1
+export HF_HUB_OFFLINE := 1
+export MPLBACKEND := Agg
+export OMP_NUM_THREADS := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-all lint replicate report validate list clean-smoke
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: .venv/.installed ## create .venv and install the pinned dependencies
+
+.venv/.installed: pyproject.toml
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+test: ## run the test suite (unit tests and a smoke replicate; ~2 min)
+	$(PY) -m pytest -q
+
+test-all: ## run every test, including those marked slow
+	$(PY) -m pytest -q -m ""
+
+lint: ## ruff check of the package, plugin and tests
+	$(PY) -m ruff check replication hydra_plugins tests
+
+replicate: ## run CLAIM's sweep and write its report (BUDGET=default|smoke, LAUNCHER=parallel|basic)
+	$(PY) -m replication replicate $(CLAIM) --budget $(BUDGET) --launcher $(LAUNCHER) $(ARGS)
+
+report: ## re-render CLAIM's report from its existing run records (no training)
+	$(PY) -m replication report $(CLAIM) --budget $(BUDGET) $(ARGS)
+
+validate: ## check every claim file: schema, arms, and that each arm's config composes
+	$(PY) -m replication validate
+
+list: ## list the claims
+	$(PY) -m replication list
+
+clean-smoke: ## delete smoke-budget records and reports
+	rm -rf runs/_smoke reports/_smoke

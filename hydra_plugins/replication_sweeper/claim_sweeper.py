@@ -1,0 +1,88 @@
+"""Hydra sweeper plugin `hydra/sweeper=claim`: expands one claim into its runs.
+
+Hydra only instantiates sweepers defined under the `hydra_plugins` package, so the class lives
+here; the plan (which runs, in which stage, with which overrides) is replication/sweep.py.
+Usage: python -m replication.run -m claim_id=h-ee-18 [budget=smoke] [hydra/launcher=joblib]
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.plugins.launcher import Launcher
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from replication.claims import find_claim
+from replication.sweep import IDENTITY_KEYS, Budget, Job, check_composes, run_claim
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClaimSweeperConf:
+    _target_: str = "hydra_plugins.replication_sweeper.claim_sweeper.ClaimSweeper"
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="claim", node=ClaimSweeperConf, provider="replication"
+)
+
+
+class ClaimSweeper(Sweeper):
+    def __init__(self) -> None:
+        self.config: DictConfig | None = None
+        self.launcher: Launcher | None = None
+        self.hydra_context: HydraContext | None = None
+        self.job_idx = 0
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        from hydra.core.plugins import Plugins
+
+        self.config, self.hydra_context = config, hydra_context
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: list[str]) -> list[dict]:
+        assert self.config is not None and self.hydra_context is not None
+        extra = self._command_line(arguments)
+        claim = find_claim(str(self.config.claim_id), Path(self.config.paths.claims))
+        budget = Budget(**OmegaConf.to_container(self.config.budget, resolve=True))
+        loader = self.hydra_context.config_loader
+        check_composes(claim, lambda ovs: loader.load_sweep_config(self.config, list(ovs)), extra)
+        done: list[dict] = []
+
+        def launch(jobs: list[Job]) -> list[dict]:
+            batch = [job.overrides(extra) for job in jobs]
+            log.info("%s: launching %d runs", claim.id, len(batch))
+            returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+            self.job_idx += len(batch)
+            out = [r.return_value for r in returns]  # re-raises a failed job's exception
+            done.extend(out)
+            return out
+
+        choices = run_claim(claim, budget, launch)
+        for protocol, chosen in choices.items():
+            log.info("%s/%s tuned: %s", claim.id, protocol, chosen)
+        return done
+
+    @staticmethod
+    def _command_line(arguments: list[str]) -> list[str]:
+        """Command-line overrides go into every job; they may not sweep or relabel runs."""
+        parsed = OverridesParser.create().parse_overrides(arguments)
+        for ov in parsed:
+            key = ov.get_key_element()
+            if ov.is_sweep_override():
+                raise ValueError(
+                    f"'{ov.input_line}': the claim sweeper takes no sweeps on the command line; "
+                    "seeds and arms come from the claim file"
+                )
+            if key in IDENTITY_KEYS and key != "claim_id":
+                raise ValueError(f"'{ov.input_line}': {key} is set by the claim sweeper")
+        return [a for a in arguments if not a.startswith("claim_id=")]

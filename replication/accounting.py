@@ -1,0 +1,43 @@
+"""Parameters and FLOPs of a model, the raw material of every parity receipt.
+
+FLOPs come from torch.utils.flop_counter, which counts matrix products (mm, addmm, bmm,
+convolutions, attention) from shapes and counts elementwise ops (activations, softmax, sums)
+as zero. Reports say so next to the number.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+FLOPS_NOTE = "torch.utils.flop_counter: matrix products only; elementwise ops count as 0"
+
+
+def count_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_trained_params(model: torch.nn.Module) -> int:
+    """Parameters that received a gradient in the last backward pass (call after training)."""
+    return sum(p.numel() for p in model.parameters() if p.grad is not None)
+
+
+def count_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """FLOPs per example of a forward pass and of a training step (forward + backward).
+
+    Works on a copy under a forked RNG so counting cannot change the run it describes.
+    """
+    probe = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        with FlopCounterMode(display=False) as fwd, torch.no_grad():
+            probe(x)
+        with FlopCounterMode(display=False) as step:
+            F.cross_entropy(probe(x), y).backward()
+    n = len(x)
+    return {
+        "flops_per_example_forward": fwd.get_total_flops() / n,
+        "flops_per_example_train": step.get_total_flops() / n,
+    }

@@ -1,0 +1,73 @@
+"""Where a run happened: code version, packages, device. Stored in every record."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+import socket
+import subprocess
+
+import torch
+
+from replication import REPO_ROOT
+
+PACKAGES = (
+    "torch",
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "hydra-core",
+    "omegaconf",
+    "datasets",
+    "matplotlib",
+)
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+@functools.cache
+def code_version() -> dict:
+    """HEAD's SHA and whether tracked code differs from it (runs/ and reports/ don't count)."""
+    sha = _git("rev-parse", "HEAD") or "unknown"
+    dirty = bool(_git("status", "--porcelain", "--", ".", ":!runs", ":!reports"))
+    return {"git_sha": sha, "git_dirty": dirty}
+
+
+@functools.cache
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine()
+
+
+def environment(device: str) -> dict:
+    return {
+        "device": device,
+        "device_name": device_name(device),
+        "torch_threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        **code_version(),
+        "versions": versions(),
+    }

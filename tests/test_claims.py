@@ -1,0 +1,114 @@
+"""Claim files: every real one loads; every malformed one fails naming file and field."""
+
+import pytest
+from conftest import CLAIMS
+from hydra import compose, initialize_config_dir
+
+from replication import CONF_DIR
+from replication.claims import ClaimError, Direction, Scale, find_claim, load_claim
+from replication.sweep import check_composes
+
+
+def compose_cfg(overrides):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.mark.parametrize("path", sorted(CLAIMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_claim_loads_and_composes(path):
+    claim = load_claim(path)
+    assert claim.id == path.stem
+    assert {"faithful", "audit"} <= set(claim.protocols)
+    check_composes(claim, compose_cfg, ["budget=default"])
+
+
+def test_enums_and_lists_are_typed():
+    claim = load_claim(CLAIMS / "h-ee-18.yaml")
+    eff = claim.effects[0]
+    assert eff.direction is Direction.increase and eff.scale is Scale.relative
+    assert all(isinstance(s, int) for s in claim.protocols["audit"].seeds)
+
+
+def _expect(write_claim, data, field, text):
+    path = write_claim(data)
+    with pytest.raises(ClaimError) as info:
+        load_claim(path)
+    err = info.value
+    assert err.path == str(path)
+    assert err.field == field, str(err)
+    assert text in str(err)
+    assert str(path) in str(err) and field in str(err)
+
+
+def test_missing_field(write_claim, claim_dict):
+    del claim_dict["effects"][0]["metric"]
+    _expect(write_claim, claim_dict, "effects[0].metric", "missing mandatory value")
+
+
+def test_unknown_arm(write_claim, claim_dict):
+    claim_dict["effects"][0]["treatment"] = "egyptain"
+    _expect(write_claim, claim_dict, "effects[0].treatment", "unknown arm 'egyptain'")
+
+
+def test_unknown_metric(write_claim, claim_dict):
+    claim_dict["effects"][1]["metric"] = "acc"
+    _expect(write_claim, claim_dict, "effects[1].metric", "unknown metric 'acc'")
+
+
+def test_wrong_type(write_claim, claim_dict):
+    claim_dict["effects"][0]["size"] = "big"
+    _expect(write_claim, claim_dict, "effects[0].size", "could not be converted to Float")
+
+
+def test_wrong_enum(write_claim, claim_dict):
+    claim_dict["effects"][0]["direction"] = "up"
+    _expect(write_claim, claim_dict, "effects[0].direction", "Invalid value 'up'")
+
+
+def test_misspelled_key(write_claim, claim_dict):
+    claim_dict["effects"][0]["margn"] = 0.01
+    _expect(write_claim, claim_dict, "effects[0].margn", "not in 'Effect'")
+
+
+def test_missing_protocol(write_claim, claim_dict):
+    del claim_dict["protocols"]["audit"]
+    _expect(write_claim, claim_dict, "protocols", "missing protocol(s) ['audit']")
+
+
+def test_margin_not_below_size(write_claim, claim_dict):
+    claim_dict["effects"][1]["margin"] = 0.05
+    _expect(write_claim, claim_dict, "effects[1].margin", "need 0 < margin < size")
+
+
+def test_empty_seeds(write_claim, claim_dict):
+    claim_dict["protocols"]["faithful"]["seeds"] = []
+    _expect(write_claim, claim_dict, "protocols.faithful.seeds", "empty seed list")
+
+
+def test_tuning_seeds_overlap(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["tuning"]["seeds"] = [0, 1000]
+    _expect(write_claim, claim_dict, "protocols.audit.tuning.seeds", "must differ")
+
+
+def test_target_refused(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["arms"]["egyptian"].append("model._target_=os.system")
+    _expect(write_claim, claim_dict, "protocols.audit.arms.egyptian[1]", "_target_")
+
+
+def test_id_must_match_file(write_claim, claim_dict):
+    claim_dict["id"] = "h-ee-99"
+    _expect(write_claim, claim_dict, "id", "differs from the file name")
+
+
+def test_unknown_claim_id(tmp_path):
+    with pytest.raises(ClaimError, match=r"unknown claim 'h-ee-99'"):
+        find_claim("h-ee-99", CLAIMS)
+
+
+def test_arm_that_does_not_compose_names_the_arm(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["arms"]["egyptian"] = ["model/router=egyptain"]
+    claim = load_claim(write_claim(claim_dict))  # the schema cannot know conf/ options
+    with pytest.raises(ClaimError) as info:
+        check_composes(claim, compose_cfg, [])
+    assert info.value.field == "protocols.audit.arms.egyptian"
+    assert "egyptain" in str(info.value)
