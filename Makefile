@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OMP_NUM_THREADS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-all lint replicate report validate list clean-smoke
+.PHONY: help setup test test-all lint replicate report validate list calibrate clean-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ validate: ## check every claim file: schema, arms, and that each arm's config co
 
 list: ## list the claims
 	$(PY) -m replication list
+
+calibrate: ## simulate the verdict engine's error rates -> reports/calibration.md (~10 min)
+	$(PY) -m replication calibrate
 
 clean-smoke: ## delete smoke-budget records and reports
 	rm -rf runs/_smoke reports/_smoke

@@ -52,8 +52,16 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    p = paths_for(args.budget, [o for o in args.overrides if o.startswith("paths.")])
-    path = write_report(args.claim, Path(p.claims), Path(p.runs), Path(p.reports))
+    cfg = composed(
+        [
+            f"budget={args.budget}",
+            *[o for o in args.overrides if o.startswith(("paths.", "budget."))],
+        ]
+    )
+    p = cfg.paths
+    path = write_report(
+        args.claim, Path(p.claims), Path(p.runs), Path(p.reports), cfg.budget.max_seeds
+    )
     print(f"report: {path}")
     return 0
 
@@ -77,6 +85,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from replication import calibration
+
+    t0 = time.perf_counter()
+    rates = calibration.run(args.sims, args.resamples, n_jobs=args.jobs)
+    seconds = time.perf_counter() - t0
+    calibration.write_report(rates, Path(args.out), args.resamples, seconds)
+    for r in rates:
+        ok = "ok " if calibration.within(r) else "OUT"
+        print(f"{ok} {r.name:28s} {r.dist:7s} {r.setting:26s} {r.rate:.3f} ({r.bound})")
+    print(f"wrote {Path(args.out) / 'calibration.md'} in {seconds:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m replication", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="check claim files (schema and composable arms)")
     p.add_argument("claims", nargs="*")
     sub.add_parser("list", help="list claims")
+    p = sub.add_parser("calibrate", help="simulate the verdict engine's error rates")
+    p.add_argument("--sims", type=int, default=2000, help="simulations per row")
+    p.add_argument("--resamples", type=int, default=9999, help="bootstrap resamples per CI")
+    p.add_argument("--jobs", type=int, default=-1, help="processes (joblib; -1 = all cores)")
+    p.add_argument("--out", default="reports", help="folder for calibration.md and .png")
     args, unknown = parser.parse_known_args(argv)
     # argparse cannot take positional overrides after options; accept them anywhere
     stray = [u for u in unknown if u.startswith("-") or "=" not in u]
@@ -105,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
         "validate": cmd_validate,
         "list": cmd_list,
+        "calibrate": cmd_calibrate,
     }[args.command]
     try:
         return handler(args)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from replication.stats import EffectEstimate
+from replication.analysis import Result
 
 
 def _spread(n: int, width: float = 0.5) -> np.ndarray:
@@ -46,33 +46,76 @@ def per_seed(
     return ax
 
 
-def effect_intervals(ax: Axes, estimates: list[EffectEstimate], scale: float = 100.0) -> Axes:
+def effect_intervals(ax: Axes, results: list[Result], scale: float = 100.0) -> Axes:
     """One row per comparison: per-seed differences, mean and CI, claimed size and margin.
 
-    Units are the claim's (points or % change), + = the claimed direction.
+    Units are the claim's (points, % change, or factor), + = the claimed direction.
     """
-    for i, est in enumerate(estimates):
-        y = len(estimates) - 1 - i
-        d = np.array([est.shown(x) for x in est.pairs["diff"]]) * scale
+    for i, r in enumerate(results):
+        y = len(results) - 1 - i
+        s = 1.0 if r.spec.scale.value == "ratio" else scale
+        d = np.array([r.shown(x) for x in r.pairs["diff"]]) * s
         ax.scatter(d, y + _spread(len(d), 0.35), s=10, alpha=0.5, color="tab:blue", lw=0)
-        m, lo, hi = (est.shown(x) * scale for x in (est.mean, est.ci.low, est.ci.high))
+        m, lo, hi = (r.shown(x) * s for x in (r.mean, r.ci.low, r.ci.high))
         ax.errorbar(m, y - 0.3, xerr=[[m - lo], [hi - m]], fmt="o", color="black", capsize=4)
-        c, mg = est.shown(est.claimed) * scale, est.shown(est.margin) * scale
-        ax.plot([c, c], [y - 0.45, y + 0.45], color="tab:red", lw=2)
+        if not np.isnan(r.threshold):
+            c = r.shown(r.threshold) * s
+            ax.plot([c, c], [y - 0.45, y + 0.45], color="tab:red", lw=2)
+        mg = r.shown(r.margin) * s
         ax.fill_betweenx([y - 0.45, y + 0.45], -mg, mg, color="grey", alpha=0.15, lw=0)
     ax.axvline(0, color="grey", lw=0.8)
     labels = [
-        f"{e.effect.treatment} vs {e.effect.baseline}\n({e.effect.scale.value})" for e in estimates
+        f"{r.spec.treatment} vs {r.spec.baseline}\n({r.spec.kind.value}, {r.spec.scale.value})"
+        for r in results
     ]
-    ax.set_yticks(range(len(estimates)), labels[::-1], fontsize=8)
+    ax.set_yticks(range(len(results)), labels[::-1], fontsize=8)
     ax.set_xlabel("difference, + = claimed direction (points, or % change if relative)")
     ax.set_title(
-        "Paired differences per seed; black: mean and 95% CI; red: claimed size;\n"
+        "Paired differences per seed; black: mean and CI; red: claimed size or bound;\n"
         "grey: within the margin",
         fontsize=10,
     )
     ax.grid(axis="x", alpha=0.3)
     return ax
+
+
+def calibration(axes: list[Axes], rates: list) -> list[Axes]:
+    """Three panels: false-confirm rates, CI coverage by n, power; bounds as lines."""
+    dists = list(dict.fromkeys(r.dist for r in rates))
+    fc = [r for r in rates if r.name.startswith("false")]
+    cov = [r for r in rates if r.name.startswith("95%")]
+    pw = [r for r in rates if r.name.startswith("power")]
+    labels = [f"{r.dist}\n{r.setting.replace('true effect ', 'Δ=')}" for r in fc]
+    axes[0].bar(range(len(fc)), [r.rate for r in fc], yerr=[2 * r.se for r in fc], color="tab:blue")
+    axes[0].axhline(0.05, color="tab:red")
+    axes[0].set_xticks(range(len(fc)), labels, fontsize=7)
+    axes[0].set_title("false confirm (sequential); bound 0.05", fontsize=10)
+    for dist in dists:
+        mine = [r for r in cov if r.dist == dist]
+        ns = [int(r.setting.split("=")[1]) for r in mine]
+        axes[1].errorbar(
+            ns,
+            [r.rate for r in mine],
+            yerr=[2 * r.se for r in mine],
+            marker="o",
+            label=dist,
+            capsize=3,
+        )
+    axes[1].axhspan(0.93, 0.97, color="grey", alpha=0.2)
+    axes[1].set_xlabel("pairs")
+    axes[1].set_title("95% CI coverage; band 0.93-0.97", fontsize=10)
+    axes[1].legend(fontsize=8)
+    axes[2].bar(
+        range(len(pw)), [r.rate for r in pw], yerr=[2 * r.se for r in pw], color="tab:green"
+    )
+    axes[2].axhline(0.8, color="tab:red")
+    axes[2].set_xticks(range(len(pw)), [r.dist for r in pw])
+    axes[2].set_ylim(0, 1)
+    axes[2].set_title(
+        f"power at the claimed size ({pw[0].setting.split(', ')[1]}); bound 0.8" if pw else "power",
+        fontsize=10,
+    )
+    return axes
 
 
 def new_figure(width: float, height: float, ncols: int = 1) -> tuple[plt.Figure, list[Axes]]:

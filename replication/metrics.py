@@ -25,6 +25,18 @@ _ALL = [
         True,
         "share of test rows whose class occurs in the training split (best attainable accuracy)",
     ),
+    Metric("time_wall_s", False, "wall-clock seconds of the training loop"),
+    Metric(
+        "energy_j",
+        False,
+        "energy of the training loop, joules (the record says measured or estimated)",
+    ),
+    Metric("params", False, "total parameters of the model (from the record's accounting)"),
+    Metric(
+        "flops_per_example",
+        False,
+        "forward FLOPs per example, matrix products only (from the record's accounting)",
+    ),
     Metric(
         "routing_entropy",
         True,

@@ -108,25 +108,30 @@ def load(runs_dir: Path | str, claim_id: str) -> list[RunRecord]:
     return [read(p) for p in find(runs_dir, claim_id)]
 
 
-def to_frame(records: list[RunRecord]) -> pd.DataFrame:
-    """One row per run: protocol, arm, seed, stage, trial, status, then one column per metric
-    and the accounting/timing fields, prefixed acct_ and time_."""
-    rows = []
-    for r in records:
-        row = {
-            "protocol": r.protocol,
-            "arm": r.arm,
-            "seed": r.seed,
-            "stage": r.stage,
-            "trial": r.trial,
-            "status": r.status,
-            "config_hash": r.config_hash,
-        }
-        row |= r.metrics
-        row |= {f"acct_{k}": v for k, v in r.accounting.items()}
-        row |= {f"time_{k}": v for k, v in r.timing.items()}
-        row["energy_j"] = r.energy.get("joules")
-        rows.append(row)
+def frame_row(r: RunRecord) -> dict:
+    """A record as one table row: identity, status, metrics, then accounting (acct_*),
+    timing (time_*) and energy. `params` and `flops_per_example` double as metrics."""
+    row = {
+        "protocol": r.protocol,
+        "arm": r.arm,
+        "seed": r.seed,
+        "stage": r.stage,
+        "trial": r.trial,
+        "status": r.status,
+        "config_hash": r.config_hash,
+    }
+    row |= r.metrics
+    row["params"] = r.accounting.get("params_total")
+    row["flops_per_example"] = r.accounting.get("flops_per_example_forward")
+    row |= {f"acct_{k}": v for k, v in r.accounting.items()}
+    row |= {f"time_{k}": v for k, v in r.timing.items()}
+    row["energy_j"] = r.energy.get("joules")
+    return row
+
+
+def to_frame(records: list[RunRecord] | list[dict]) -> pd.DataFrame:
+    """One row per run (see frame_row); accepts records or rows already made."""
+    rows = [r if isinstance(r, dict) else frame_row(r) for r in records]
     cols = ["protocol", "arm", "seed", "stage", "trial", "status", "config_hash"]
     df = pd.DataFrame(rows, columns=None if rows else cols)
     return df.sort_values(["protocol", "stage", "arm", "seed"], kind="stable").reset_index(

@@ -59,15 +59,7 @@ def run(cfg: DictConfig) -> dict:
         rec = execute(cfg, config, chash)
         records.write(rec, path)
     log.info("%s %s %s", cfg.run_id, rec.status, "(cached)" if cached else "")
-    return {
-        "run_id": cfg.run_id,
-        "arm": cfg.arm,
-        "seed": cfg.seed,
-        "trial": cfg.trial,
-        "status": rec.status,
-        "metrics": rec.metrics,
-        "cached": cached,
-    }
+    return records.frame_row(rec) | {"run_id": cfg.run_id, "cached": cached}
 
 
 def _overrides() -> list[str]:

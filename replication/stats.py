@@ -1,31 +1,35 @@
-"""Statistics over run records: paired differences, confidence intervals, effect estimates.
+"""Statistics over paired runs: differences, intervals, tests, power, multiplicity.
 
-Pure functions over the DataFrame of records.to_frame() (one row per run; columns protocol,
-arm, seed, stage, status and one per metric). The replicate is a full training run: pairs are
-formed by seed, never by evaluation batch. Randomness (the bootstrap) comes from a generator
-seeded by the claim id, so a report re-rendered from the same records is byte-identical.
+Pure functions over arrays and the DataFrame of records.to_frame() (one row per run; columns
+protocol, arm, seed, stage, status and one per metric). Every test, interval, power figure and
+correction comes from scipy.stats or statsmodels. The replicate is one full training run:
+pairs are formed by seed, never by evaluation batch. Bootstrap randomness comes from a
+generator seeded by strings (claim id, effect, protocol), so re-rendered reports are
+byte-identical.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
+from statsmodels.stats.weightstats import ttost_paired
 
-from replication.claims import Direction, Effect, Scale
-from replication.verdicts import Decision, decide, not_estimable
+from replication.claims import Direction, Scale
 
-CONFIDENCE = 0.95
-BOOTSTRAP_FROM = 10  # pairs; below this a Student-t interval
+BOOTSTRAP_FROM = 10  # pairs; below this a Student-t interval alone
 N_RESAMPLES = 9999
 
 
 def rng_for(*keys: str) -> np.random.Generator:
-    """A generator seeded by the given strings (claim id, effect, protocol)."""
+    """A generator seeded by the given strings (claim id, effect, protocol, ...)."""
     digest = hashlib.sha256("/".join(keys).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
@@ -34,40 +38,172 @@ def rng_for(*keys: str) -> np.random.Generator:
 class Interval:
     low: float
     high: float
-    method: str  # "t" | "BCa bootstrap" | "degenerate" | "none"
+    method: str  # "t" | "t ∪ BCa" | "degenerate" | "none"
+    level: float = 0.95
 
 
 def confidence_interval(
-    d: np.ndarray, *, rng: np.random.Generator, confidence: float = CONFIDENCE
+    d: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
 ) -> Interval:
-    """CI of the mean of d: Student-t below BOOTSTRAP_FROM values, BCa bootstrap from there."""
+    """Two-sided CI of the mean of d.
+
+    Below BOOTSTRAP_FROM values: Student-t. From there: the union of the t and BCa bootstrap
+    intervals (the wider bound on each side). BCa alone under-covers at 10-20 pairs, t alone
+    under skew; the union keeps coverage near nominal for both (reports/calibration.md).
+    """
     d = np.asarray(d, dtype=float)
     if len(d) < 2:
-        return Interval(math.nan, math.nan, "none")
+        return Interval(math.nan, math.nan, "none", level)
     if np.all(d == d[0]):
-        return Interval(float(d[0]), float(d[0]), "degenerate")
+        return Interval(float(d[0]), float(d[0]), "degenerate", level)
+    t = st.ttest_1samp(d, 0.0).confidence_interval(level)
     if len(d) < BOOTSTRAP_FROM:
-        ci = st.ttest_1samp(d, 0.0).confidence_interval(confidence)
-        return Interval(float(ci.low), float(ci.high), "t")
-    res = st.bootstrap(
-        (d,), np.mean, method="BCa", n_resamples=N_RESAMPLES, confidence_level=confidence, rng=rng
-    )
-    ci = res.confidence_interval
-    return Interval(float(ci.low), float(ci.high), "BCa bootstrap")
+        return Interval(float(t.low), float(t.high), "t", level)
+    b = st.bootstrap(
+        (d,), np.mean, method="BCa", n_resamples=n_resamples, confidence_level=level, rng=rng
+    ).confidence_interval
+    return Interval(float(min(t.low, b.low)), float(max(t.high, b.high)), "t ∪ BCa", level)
 
 
-def to_analysis_scale(value: float, scale: Scale, direction: Direction) -> float:
-    """A claimed size or margin (fraction for relative claims) on the scale verdicts use."""
-    if scale is Scale.absolute:
-        return value
-    return math.log1p(value) if direction is Direction.increase else -math.log1p(-value)
+def p_greater(d: np.ndarray, threshold: float) -> float:
+    """One-sided t-test p-value of H0: mean(d) <= threshold."""
+    return _one_sided(d, threshold, "greater")
 
 
-def from_analysis_scale(x: float, scale: Scale, direction: Direction) -> float:
-    """Inverse of to_analysis_scale: an analysis-scale difference in the claim's own units."""
-    if scale is Scale.absolute or math.isnan(x):
-        return x
-    return math.expm1(x) if direction is Direction.increase else -math.expm1(-x)
+def p_less(d: np.ndarray, threshold: float) -> float:
+    """One-sided t-test p-value of H0: mean(d) >= threshold."""
+    return _one_sided(d, threshold, "less")
+
+
+def _one_sided(d: np.ndarray, threshold: float, alternative: str) -> float:
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2:
+        return math.nan
+    if np.all(d == d[0]):  # no spread: the data sit on one side of the threshold for sure
+        above = d[0] > threshold if alternative == "greater" else d[0] < threshold
+        return 0.0 if above else 1.0
+    return float(st.ttest_1samp(d, threshold, alternative=alternative).pvalue)
+
+
+def tost_p(treatment: np.ndarray, baseline: np.ndarray, bound: float, log: bool) -> float:
+    """TOST p-value (statsmodels ttost_paired) for |mean(T - B)| < bound on the analysis
+    scale. With `log`, the test runs on log values and bound = log(1 + margin) becomes the
+    ratio bounds 1/(1 + margin) < T/B < 1 + margin."""
+    t, b = np.asarray(treatment, float), np.asarray(baseline, float)
+    if len(t) < 2:
+        return math.nan
+    d = (np.log(t) - np.log(b)) if log else (t - b)
+    if np.all(d == d[0]):
+        return 0.0 if abs(d[0]) < bound else 1.0
+    if log:
+        p, _, _ = ttost_paired(t, b, math.exp(-bound), math.exp(bound), transform=np.log)
+    else:
+        p, _, _ = ttost_paired(t, b, -bound, bound)
+    return float(p)
+
+
+def n_required(distance: float, sd: float, alpha: float, power: float) -> float:
+    """Pairs a one-sided t-test at `alpha` needs to detect `distance` with `power`
+    (statsmodels TTestPower); inf when the distance is not positive."""
+    if not distance > 0:
+        return math.inf
+    if sd == 0:
+        return 2.0
+    es = distance / sd
+    if TTestPower().power(effect_size=es, nobs=2, alpha=alpha, alternative="larger") >= power:
+        return 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no root below the search bound: treat as infeasible
+        try:
+            n = TTestPower().solve_power(
+                effect_size=es, alpha=alpha, power=power, alternative="larger"
+            )
+        except (ValueError, RuntimeError):
+            return math.inf
+    n = float(np.asarray(n).item())
+    return n if math.isfinite(n) else math.inf
+
+
+def detectable(n: int, sd: float, alpha: float, power: float) -> float:
+    """Smallest difference a one-sided t-test at `alpha` detects with `power` at n pairs."""
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    d = TTestPower().solve_power(nobs=n, alpha=alpha, power=power, alternative="larger")
+    return float(np.asarray(d).item()) * sd
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm-adjusted p-values (method passed explicitly: statsmodels defaults to Holm-Sidak);
+    NaNs pass through."""
+    return _adjust(pvalues, "holm")
+
+
+def benjamini_hochberg(pvalues: list[float]) -> list[float]:
+    return _adjust(pvalues, "fdr_bh")
+
+
+def _adjust(pvalues: list[float], method: str) -> list[float]:
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(len(p), math.nan)
+    ok = ~np.isnan(p)
+    if ok.sum() == 1:  # a family of one needs no adjustment (and multipletests is slow)
+        out[ok] = p[ok]
+    elif ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return [float(x) for x in out]
+
+
+def cohens_dz(d: np.ndarray) -> float:
+    """Standardised mean of paired differences (Cohen's d_z)."""
+    d = np.asarray(d, dtype=float)
+    sd = d.std(ddof=1) if len(d) > 1 else math.nan
+    return float(d.mean() / sd) if sd and math.isfinite(sd) else math.nan
+
+
+def prob_improvement(
+    treatment: np.ndarray,
+    baseline: np.ndarray,
+    better_high: bool,
+    *,
+    rng: np.random.Generator,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """P(a treatment run beats a baseline run) = Mann-Whitney U / (n_t n_b), ties counted
+    half (rliable's probability of improvement), with a percentile bootstrap CI over seeds
+    (pairs resampled together). Returns (p, low, high)."""
+    t, b = np.asarray(treatment, float), np.asarray(baseline, float)
+    if not better_high:
+        t, b = -t, -b
+    if len(t) < 2:
+        return math.nan, math.nan, math.nan
+
+    def stat(x, y, axis=-1):
+        x, y = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
+        gt = (x[..., :, None] > y[..., None, :]).mean(axis=(-1, -2))
+        eq = (x[..., :, None] == y[..., None, :]).mean(axis=(-1, -2))
+        return gt + 0.5 * eq
+
+    point = float(stat(t, b))
+    if np.all(t == t[0]) and np.all(b == b[0]):
+        return point, point, point
+    ci = st.bootstrap(
+        (t, b),
+        stat,
+        paired=True,
+        vectorized=True,
+        method="percentile",
+        n_resamples=2000,
+        confidence_level=level,
+        rng=rng,
+    ).confidence_interval
+    return point, float(ci.low), float(ci.high)
+
+
+# ------------------------------------------------------------------ pairing
 
 
 def paired_table(df: pd.DataFrame, metric: str, treatment: str, baseline: str) -> pd.DataFrame:
@@ -76,12 +212,15 @@ def paired_table(df: pd.DataFrame, metric: str, treatment: str, baseline: str) -
     Only evaluation runs that completed; seeds where either arm is missing or did not
     complete are dropped here and listed by unpaired_seeds().
     """
+    cols = ["seed", "treatment", "baseline"]
+    if metric not in df:
+        return pd.DataFrame(columns=cols)
     ok = df[(df["stage"] == "eval") & (df["status"] == "complete")]
     wide = ok.pivot_table(index="seed", columns="arm", values=metric, aggfunc="first")
     if treatment not in wide or baseline not in wide:
-        return pd.DataFrame(columns=["seed", "treatment", "baseline"])
+        return pd.DataFrame(columns=cols)
     out = wide[[treatment, baseline]].dropna().reset_index()
-    out.columns = ["seed", "treatment", "baseline"]
+    out.columns = cols
     return out
 
 
@@ -98,88 +237,34 @@ def unpaired_seeds(df: pd.DataFrame, treatment: str, baseline: str) -> dict[int,
     return out
 
 
-def differences(pairs: pd.DataFrame, scale: Scale, direction: Direction) -> np.ndarray:
-    """Per-seed paired differences, signed so that + is the claimed direction."""
+def differences(pairs: pd.DataFrame, scale: Scale, direction: Direction | None) -> np.ndarray:
+    """Per-seed paired differences on the analysis scale, + = the claimed direction.
+
+    absolute: T - B; relative and ratio: log(T) - log(B); negated for a claimed decrease.
+    """
     t, b = pairs["treatment"].to_numpy(float), pairs["baseline"].to_numpy(float)
-    if scale is Scale.relative:
-        if np.any(t <= 0) or np.any(b <= 0):
-            raise ValueError("a relative (log-ratio) comparison needs positive values")
-        d = np.log(t) - np.log(b)
-    else:
+    if scale is Scale.absolute:
         d = t - b
-    return d if direction is Direction.increase else -d
-
-
-@dataclass(frozen=True)
-class EffectEstimate:
-    effect: Effect
-    protocol: str
-    n: int
-    mean: float  # analysis scale, + = claimed direction
-    ci: Interval  # analysis scale
-    claimed: float  # analysis scale
-    margin: float  # analysis scale
-    decision: Decision
-    pairs: pd.DataFrame  # seed, treatment, baseline, diff (analysis scale)
-    unpaired: dict[int, str]
-
-    def shown(self, x: float) -> float:
-        """An analysis-scale number in the claim's units (fraction or absolute)."""
-        return from_analysis_scale(x, self.effect.scale, self.effect.direction)
-
-
-def estimate_effect(
-    df: pd.DataFrame, effect: Effect, protocol: str, claim_id: str
-) -> EffectEstimate:
-    """Paired estimate, CI and verdict of one effect in one protocol's records."""
-    sub = df[df["protocol"] == protocol]
-    pairs = paired_table(sub, effect.metric, effect.treatment, effect.baseline)
-    claimed = to_analysis_scale(effect.size, effect.scale, effect.direction)
-    margin = to_analysis_scale(effect.margin, effect.scale, Direction.increase)
-    unpaired = unpaired_seeds(sub, effect.treatment, effect.baseline)
-    try:
-        d = differences(pairs, effect.scale, effect.direction)
-    except ValueError as err:  # e.g. a zero accuracy on a log-ratio scale
-        nan = np.full(len(pairs), math.nan)
-        return EffectEstimate(
-            effect,
-            protocol,
-            len(pairs),
-            math.nan,
-            Interval(math.nan, math.nan, "none"),
-            claimed,
-            margin,
-            not_estimable(str(err)),
-            pairs.assign(diff=nan),
-            unpaired,
-        )
-    ci = confidence_interval(d, rng=rng_for(claim_id, effect.name, protocol))
-    return EffectEstimate(
-        effect=effect,
-        protocol=protocol,
-        n=len(d),
-        mean=float(d.mean()) if len(d) else math.nan,
-        ci=ci,
-        claimed=claimed,
-        margin=margin,
-        decision=decide(ci.low, ci.high, claimed, margin),
-        pairs=pairs.assign(diff=d),
-        unpaired=unpaired,
-    )
+    else:
+        if np.any(t <= 0) or np.any(b <= 0):
+            raise ValueError(f"a {scale.value} (log-ratio) comparison needs positive values")
+        d = np.log(t) - np.log(b)
+    return -d if direction is Direction.decrease else d
 
 
 def arm_summary(df: pd.DataFrame, metric: str, claim_id: str, protocol: str) -> pd.DataFrame:
-    """Per arm: n, mean, sd and CI of the metric over completed evaluation runs."""
+    """Per arm: n, mean, sd and 95% CI of the metric over completed evaluation runs."""
     rows = []
     ok = df[(df["protocol"] == protocol) & (df["stage"] == "eval") & (df["status"] == "complete")]
     for arm, grp in ok.groupby("arm", sort=False):
-        v = grp[metric].to_numpy(float)
+        v = grp[metric].to_numpy(float) if metric in grp else np.array([])
+        v = v[~np.isnan(v)]
         ci = confidence_interval(v, rng=rng_for(claim_id, "arm", protocol, str(arm), metric))
         rows.append(
             {
                 "arm": arm,
                 "n": len(v),
-                "mean": v.mean(),
+                "mean": v.mean() if len(v) else math.nan,
                 "sd": v.std(ddof=1) if len(v) > 1 else math.nan,
                 "ci_low": ci.low,
                 "ci_high": ci.high,

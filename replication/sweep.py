@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from replication import records
+from replication.analysis import evaluate_protocol
 from replication.claims import Claim, ClaimError
 from replication.metrics import METRICS
 from replication.records import run_id
@@ -100,12 +102,18 @@ def tune_jobs(claim: Claim, protocol: str, budget: Budget) -> list[Job]:
 
 
 def eval_jobs(
-    claim: Claim, protocol: str, budget: Budget, tuned: dict[str, str] | None = None
+    claim: Claim,
+    protocol: str,
+    budget: Budget,
+    tuned: dict[str, str] | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> list[Job]:
-    """Evaluation runs; `tuned` maps arm -> its chosen trial override (tuned protocols)."""
+    """Evaluation runs of the given seeds (default: all, capped by the budget); `tuned` maps
+    arm -> its chosen trial override (tuned protocols)."""
     proto = claim.protocols[protocol]
+    seeds = _cap(proto.seeds, budget.max_seeds) if seeds is None else seeds
     jobs = []
-    for seed in _cap(proto.seeds, budget.max_seeds):
+    for seed in seeds:
         for arm in proto.arms:  # seeds outer: a partial sweep still holds whole pairs
             trial = (tuned or {}).get(arm)
             extra = (trial,) if trial else ()
@@ -123,6 +131,8 @@ def select_tuned(trials: pd.DataFrame, metric: str) -> dict[str, str]:
     higher = METRICS[metric].higher_is_better
     worst = float("-inf") if higher else float("inf")
     df = trials.copy()
+    if metric not in df:
+        df[metric] = float("nan")
     df["_score"] = df[metric].where(df["status"] == "complete", worst).fillna(worst)
     order = {t: i for i, t in enumerate(dict.fromkeys(df["trial"]))}
     means = df.groupby(["arm", "trial"], sort=False)["_score"].mean().reset_index()
@@ -135,44 +145,49 @@ def select_tuned(trials: pd.DataFrame, metric: str) -> dict[str, str]:
     return best
 
 
-def summaries_frame(summaries: list[dict], metric: str) -> pd.DataFrame:
-    """The run summaries returned by run.run() as the table select_tuned expects."""
-    return pd.DataFrame(
-        [
-            {
-                "arm": s["arm"],
-                "trial": s["trial"],
-                "seed": s["seed"],
-                "status": s["status"],
-                metric: s["metrics"].get(metric),
-            }
-            for s in summaries
-        ]
-    )
-
-
 Launch = Callable[[list[Job]], list[dict]]
 
 
 def run_claim(claim: Claim, budget: Budget, launch: Launch) -> dict[str, dict[str, str]]:
-    """Launch every run of the claim in two stages; returns the tuned choices per protocol."""
-    tuned_protocols = {n: p for n, p in claim.protocols.items() if p.tuning is not None}
-    stage_a: list[Job] = []
-    for name in claim.protocols:
-        stage_a += (tune_jobs if name in tuned_protocols else eval_jobs)(claim, name, budget)
-    done = launch(stage_a)
-    choices: dict[str, dict[str, str]] = {}
-    stage_b: list[Job] = []
-    for name, proto in tuned_protocols.items():
-        ids = {j.run_id for j in stage_a if j.protocol == name}
-        mine = [s for s in done if s["run_id"] in ids]
-        choices[name] = select_tuned(
-            summaries_frame(mine, proto.tuning.metric), proto.tuning.metric
-        )
-        stage_b += eval_jobs(claim, name, budget, choices[name])
-    if stage_b:
-        launch(stage_b)
-    return choices
+    """Launch a claim's runs: tuning grids first, then evaluation seeds look by look.
+
+    `launch` runs jobs and returns one records.frame_row() per job. After each batch every
+    protocol is re-analysed (analysis.evaluate_protocol) and only protocols whose verdicts are
+    still open get the seeds of their next look. Returns the tuned choice per protocol.
+    """
+    rows: list[dict] = []
+    first = [
+        j for name, p in claim.protocols.items() if p.tuning for j in tune_jobs(claim, name, budget)
+    ]
+    rows += launch(first) if first else []
+    choices = {}
+    for name, proto in claim.protocols.items():
+        if proto.tuning is not None:
+            trials = records.to_frame([r for r in rows if r["protocol"] == name])
+            choices[name] = select_tuned(trials[trials["stage"] == "tune"], proto.tuning.metric)
+    launched = dict.fromkeys(claim.protocols, 0)
+    while True:
+        batch = []
+        for name, proto in claim.protocols.items():
+            res = evaluate_protocol(
+                records.to_frame([r for r in rows if r["protocol"] == name]),
+                claim,
+                name,
+                budget.max_seeds,
+            )
+            if res.finished:
+                continue
+            if launched[name] >= res.next_look:
+                raise RuntimeError(
+                    f"{claim.id}/{name}: look at {res.next_look} seeds has no "
+                    "records after its runs were launched"
+                )
+            seeds = proto.seeds[launched[name] : res.next_look]
+            batch += eval_jobs(claim, name, budget, choices.get(name), seeds)
+            launched[name] = res.next_look
+        if not batch:
+            return choices
+        rows += launch(batch)
 
 
 def check_composes(

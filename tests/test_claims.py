@@ -41,8 +41,13 @@ def _expect(write_claim, data, field, text):
 
 
 def test_missing_field(write_claim, claim_dict):
+    del claim_dict["source"]["commit"]
+    _expect(write_claim, claim_dict, "source.commit", "missing mandatory value")
+
+
+def test_missing_field_of_a_kind(write_claim, claim_dict):
     del claim_dict["effects"][0]["metric"]
-    _expect(write_claim, claim_dict, "effects[0].metric", "missing mandatory value")
+    _expect(write_claim, claim_dict, "effects[0].metric", "a superiority comparison needs metric")
 
 
 def test_unknown_arm(write_claim, claim_dict):
@@ -112,3 +117,70 @@ def test_arm_that_does_not_compose_names_the_arm(write_claim, claim_dict):
         check_composes(claim, compose_cfg, [])
     assert info.value.field == "protocols.audit.arms.egyptian"
     assert "egyptain" in str(info.value)
+
+
+def test_replicate_unit_must_be_a_run(write_claim, claim_dict):
+    claim_dict["replicate"] = "epoch"
+    _expect(write_claim, claim_dict, "replicate", "evaluation batches are not independent")
+
+
+def test_looks_beyond_the_seeds(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [5, 10, 40]
+    _expect(write_claim, claim_dict, "protocols.audit.sequential.looks", "exceeds")
+
+
+def test_looks_must_increase(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [10, 5]
+    _expect(write_claim, claim_dict, "protocols.audit.sequential.looks", "must increase")
+
+
+def test_compound_needs_two_parts(write_claim, claim_dict):
+    claim_dict["effects"][0] = {
+        "name": "x",
+        "kind": "compound",
+        "treatment": "egyptian",
+        "baseline": "equal",
+        "parts": [{"kind": "superiority"}],
+    }
+    _expect(write_claim, claim_dict, "effects[0].parts", "at least two parts")
+
+
+def test_part_fields_are_named_with_their_index(write_claim, claim_dict):
+    part = {
+        "kind": "superiority",
+        "metric": "test_accuracy",
+        "direction": "increase",
+        "size": 0.02,
+        "margin": 0.005,
+    }
+    claim_dict["effects"][0] = {
+        "name": "x",
+        "kind": "compound",
+        "treatment": "egyptian",
+        "baseline": "equal",
+        "parts": [part, dict(part, size="big")],
+    }
+    _expect(write_claim, claim_dict, "effects[0].parts[1].size", "could not be converted")
+
+
+def test_frontier_candidate_must_be_compared(write_claim, claim_dict):
+    claim_dict["effects"].append(
+        {
+            "name": "f",
+            "kind": "frontier",
+            "candidate": "nope",
+            "objectives": [
+                {"metric": "test_loss", "direction": "decrease", "margin": 0.01},
+                {"metric": "params", "direction": "decrease", "margin": 0},
+            ],
+        }
+    )
+    _expect(write_claim, claim_dict, "effects[5].candidate", "'nope' is not among")
+
+
+def test_parity_rules(write_claim, claim_dict):
+    claim_dict["parity"] = {"params": -0.1}
+    _expect(write_claim, claim_dict, "parity.params", "tolerance must be >= 0")
+    claim_dict["parity"] = {}
+    claim_dict["effects"][0]["parity_exempt"] = ["parameters"]
+    _expect(write_claim, claim_dict, "effects[0].parity_exempt", "unknown parity rule")

@@ -1,12 +1,16 @@
 """The plan: which runs a claim expands to, in which order, with which overrides."""
 
+from pathlib import Path
+
 import pandas as pd
 from conftest import CLAIMS
+from synthetic import ACCT
 
 from replication.claims import load_claim
 from replication.sweep import Budget, eval_jobs, run_claim, select_tuned, tune_jobs
 
 CLAIM = load_claim(CLAIMS / "h-ee-18.yaml")
+SPECS = Path(__file__).parent / "specs"
 
 
 def test_eval_jobs_cover_every_arm_and_seed_with_identity_last():
@@ -48,34 +52,63 @@ def test_select_tuned_best_mean_ties_first_diverged_worst():
     )
 
 
-def test_run_claim_tunes_before_it_evaluates():
+def fake_row(job, value):
+    return (
+        {
+            "protocol": job.protocol,
+            "arm": job.arm,
+            "seed": job.seed,
+            "stage": job.stage,
+            "trial": job.trial,
+            "status": "complete",
+            "run_id": job.run_id,
+        }
+        | ACCT
+        | value
+    )
+
+
+def test_run_claim_tunes_then_looks_until_decided():
+    launched: list[list] = []
+
+    def fake_launch(jobs):
+        launched.append(jobs)
+        rows = []
+        for j in jobs:
+            if j.stage == "tune":  # lr=0.01 is best for every arm except softmax (0.001)
+                best = "=0.001" if j.arm == "softmax" else "=0.01"
+                rows.append(fake_row(j, {"val_accuracy": 1.0 if j.trial.endswith(best) else 0.5}))
+            else:  # every arm identical: every effect is decided ("no effect") at look 1
+                rows.append(fake_row(j, {"test_accuracy": 0.7, "val_accuracy": 0.7}))
+        return rows
+
+    choices = run_claim(CLAIM, Budget(), fake_launch)
+    assert [sorted({j.stage for j in batch}) for batch in launched] == [["tune"], ["eval"]]
+    first_eval = launched[1]
+    audit_seeds = sorted({j.seed for j in first_eval if j.protocol == "audit"})
+    assert audit_seeds == CLAIM.protocols["audit"].seeds[:5]  # only the first look
+    assert {j.seed for j in first_eval if j.protocol == "faithful"} == set(
+        CLAIM.protocols["faithful"].seeds
+    )
+    assert choices["audit"]["softmax"] == "optim.lr=0.001"
+    softmax = next(j for j in first_eval if j.arm == "softmax" and j.protocol == "audit")
+    assert "optim.lr=0.001" in softmax.config  # the choice reaches the eval run
+
+
+def test_run_claim_adds_seeds_look_by_look():
+    spec = load_claim(SPECS / "spec-superiority.yaml")  # looks 5, 10, 20; size 0.02, m 0.005
+    noise = [0.012, -0.010, 0.015, -0.013, 0.001, 0.010, -0.011, 0.008, -0.009, 0.002] * 2
     launched: list[list] = []
 
     def fake_launch(jobs):
         launched.append(jobs)
         return [
-            {
-                "run_id": j.run_id,
-                "arm": j.arm,
-                "seed": j.seed,
-                "trial": j.trial,
-                "status": "complete",
-                # lr=0.01 is best for every arm except softmax, which prefers 0.001
-                "metrics": {
-                    "val_accuracy": 1.0
-                    if (j.trial or "").endswith("0.001" if j.arm == "softmax" else "=0.01")
-                    else 0.5
-                },
-            }
+            fake_row(
+                j, {"test_accuracy": 0.7 + (0.02 + noise[j.seed % 20] if j.arm == "t" else 0.0)}
+            )
             for j in jobs
         ]
 
-    choices = run_claim(CLAIM, Budget(), fake_launch)
-    assert len(launched) == 2
-    first, second = launched
-    assert {j.stage for j in first if j.protocol == "audit"} == {"tune"}
-    assert {j.protocol for j in second} == {"audit"} and {j.stage for j in second} == {"eval"}
-    assert choices["audit"]["softmax"] == "optim.lr=0.001"
-    assert choices["audit"]["egyptian"] == "optim.lr=0.01"
-    softmax = next(j for j in second if j.arm == "softmax")
-    assert "optim.lr=0.001" in softmax.config  # the choice reaches the eval run
+    run_claim(spec, Budget(), fake_launch)
+    audit_looks = [sorted({j.seed for j in b if j.protocol == "audit"}) for b in launched]
+    assert audit_looks == [list(range(5)), list(range(5, 10))]  # decided at the second look

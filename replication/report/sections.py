@@ -1,0 +1,784 @@
+"""The sections of a claim report. Each takes the ClaimResults and returns markdown lines;
+every number and every "why" sentence is computed from the records."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from replication import figures
+from replication.analysis import Result
+from replication.claims import VERDICT_PROTOCOL, Kind
+from replication.metrics import METRICS
+from replication.report import fmt
+from replication.report.results import FAITHFUL, ClaimResults
+from replication.stats import arm_summary, pooled_entropy
+
+RULE = (
+    "Verdict rules (analysis scale, + = the claimed direction; CI [L, U] at the look's "
+    "level): superiority with claimed size c and margin m: CONFIRMED if L > m and U >= c, "
+    "REFUTED if U < c (overstated if L > m, no effect if -m < L and U < m, reversed if "
+    "U < -m), else INCONCLUSIVE; non-inferiority with allowed cost: CONFIRMED if L > -(cost "
+    "+ m), REFUTED if U < -(cost + m); equivalence: CONFIRMED if the CI lies within +-m and "
+    "TOST rejects, REFUTED if it lies outside; a compound claim needs every part. Relative "
+    "and ratio claims are per-seed log-ratios. A decision must also survive Holm's "
+    "correction over the claim's comparisons; UNAUDITABLE means a parity rule failed."
+)
+
+
+def header(res: ClaimResults) -> list[str]:
+    c, s = res.claim, res.claim.source
+    out = [
+        f"# {c.id}: {c.title}",
+        "",
+        f"> {c.quote.strip()}",
+        "",
+        f"- **Published in:** {s.post}",
+        f"- **Authors' code:** {s.repo}, `{s.path}` at `{s.commit}`",
+    ]
+    if s.doc:
+        out.append(f"- **Authors' document:** {s.doc}")
+    out.append(f"- **Claim spec:** `{Path(c.path).as_posix()}`")
+    return [*out, ""]
+
+
+def verdict(res: ClaimResults) -> list[str]:
+    h = res.headline
+    if h is None:
+        return [
+            "## Verdict",
+            "",
+            f"No `{VERDICT_PROTOCOL}` records yet: run `make replicate CLAIM={res.claim.id}`.",
+            "",
+        ]
+    audit = res.protocols[VERDICT_PROTOCOL]
+    out = ["## Verdict", ""]
+    if not audit.finished:
+        out += [
+            f"**Audit incomplete**: the next look needs {audit.next_look} seeds and only "
+            f"{audit.seeds_recorded} are recorded; run `make replicate "
+            f"CLAIM={res.claim.id}` to finish it. Verdicts below are provisional.",
+            "",
+        ]
+    out += [f"**{h.decision}** on the headline comparison: {fmt.describe(h)}", ""]
+    rows = []
+    for name, r in audit.results.items():
+        rows += _verdict_rows(name, r, res)
+    out += [f"All comparisons under the `{VERDICT_PROTOCOL}` protocol (the verdict):", ""]
+    out += fmt.table(
+        [
+            "comparison",
+            "question",
+            "kind",
+            "metric",
+            "n",
+            "difference",
+            "CI",
+            "claimed",
+            "margin",
+            "Holm p (confirm / refute)",
+            "verdict",
+            "why",
+        ],
+        rows,
+    )
+    out += ["", RULE, ""]
+    for name, r in audit.results.items():
+        if r.unpaired:
+            out.append(f"- `{name}`: seeds without a complete pair: {r.unpaired}")
+    return out
+
+
+def _verdict_rows(name: str, r: Result, res: ClaimResults) -> list[list]:
+    eff = next(e for e in res.claim.effects if e.name == name)
+    c = r.spec
+    if c.kind is Kind.frontier or (r.ci is None and not r.parts):
+        return [
+            [
+                f"`{name}`",
+                eff.question,
+                c.kind.value,
+                c.metric or "",
+                r.n,
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"**{r.decision}**",
+                r.decision.reason,
+            ]
+        ]
+    holm = f"{fmt.pvalue(r.p_confirm_adj)} / {fmt.pvalue(r.p_refute_adj)}"
+    if c.kind is Kind.compound:
+        rows = [
+            [
+                f"`{name}`",
+                eff.question,
+                "compound",
+                "",
+                r.n,
+                "",
+                "",
+                "",
+                "",
+                holm,
+                f"**{r.decision}**",
+                r.decision.reason,
+            ]
+        ]
+        for i, p in enumerate(r.parts):
+            rows.append(
+                [
+                    f"  part {i + 1}",
+                    "",
+                    p.spec.kind.value,
+                    p.spec.metric,
+                    p.n,
+                    fmt.diff(p.shown(p.mean), p.spec),
+                    fmt.ci(p),
+                    fmt.claim_text(p.spec),
+                    fmt.size(p.spec.margin, p.spec),
+                    "",
+                    str(p.decision),
+                    p.decision.reason,
+                ]
+            )
+        return rows
+    return [
+        [
+            f"`{name}`",
+            eff.question,
+            c.kind.value,
+            c.metric,
+            r.n,
+            fmt.diff(r.shown(r.mean), c),
+            f"{fmt.ci(r)} ({r.ci.method}, {100 * r.ci.level:.4g}%)",
+            fmt.claim_text(c),
+            fmt.size(c.margin, c),
+            holm,
+            f"**{r.decision}**",
+            r.decision.reason,
+        ]
+    ]
+
+
+def looks(res: ClaimResults) -> list[str]:
+    """The sequential design: looks, seeds used, and what stopping early saved."""
+    out = []
+    for name, p in res.protocols.items():
+        proto = res.claim.protocols[name]
+        d = p.design
+        if proto.sequential is None:
+            continue
+        arms = len(proto.arms)
+        used_runs, fixed_runs = p.n_used * arms, d.n_max * arms
+        per_run = res.used(name)["time_wall_s"].mean()
+        out += [
+            f"## Seeds and looks ({name})",
+            "",
+            f"Looks at {d.looks} paired seeds (n_max = {d.n_max}); alpha = {d.alpha} split "
+            f"evenly over the {len(d.looks)} looks (Bonferroni), so each look uses "
+            f"{100 * d.level:.4g}% CIs and one-sided tests at {d.alpha_look / 2:.4g}. After "
+            f"each look a power analysis (statsmodels TTestPower, observed spread, power "
+            f"{d.power}) projects the seeds each open comparison needs; beyond n_max it "
+            f"stops as INCONCLUSIVE (underpowered).",
+            "",
+        ]
+        hist = p.history
+        if len(hist):
+            wide = hist.pivot(index=["look", "n"], columns="effect", values="decision")
+            wide = wide[[e.name for e in res.claim.effects if e.name in wide]]
+            rows = [
+                [look, n, *vals]
+                for (look, n), vals in zip(wide.index, wide.to_numpy(), strict=True)
+            ]
+            out += fmt.table(["look", "seeds", *wide.columns], rows) + [""]
+        saved = fixed_runs - used_runs
+        out += [
+            f"Seeds used: {p.n_used} of {d.n_max} ({used_runs} evaluation runs instead of "
+            f"{fixed_runs} for a fixed n_max design; {saved} runs saved, about "
+            f"{saved * per_run:.0f} s of training at {per_run:.2f} s per run).",
+            "",
+        ]
+        proj = []
+        for ename, r in p.results.items():
+            if r.ci is not None:
+                proj.append(
+                    [
+                        f"`{ename}`",
+                        r.look,
+                        _n(r.n_confirm),
+                        _n(r.n_refute),
+                        fmt.diff(r.shown(r.mde), r.spec),
+                    ]
+                )
+        if proj:
+            out += [
+                "Power projection at the deciding look (seeds needed to confirm / refute at "
+                "the observed mean and spread) and the smallest difference n_max seeds can "
+                "detect:",
+                "",
+            ]
+            out += fmt.table(
+                [
+                    "comparison",
+                    "decided at seeds",
+                    "n to confirm",
+                    "n to refute",
+                    f"detectable at n = {d.n_max}",
+                ],
+                proj,
+            ) + [""]
+    return out
+
+
+def _n(x: float) -> str:
+    return "never" if math.isinf(x) else f"{math.ceil(x)}"
+
+
+def side_by_side(res: ClaimResults) -> list[str]:
+    h = res.headline
+    if h is None or h.ci is None:
+        return []
+    e = res.claim.effects[0]
+    faith = res.result(FAITHFUL, e.name)
+    out = ["## Authors' figure, faithful re-run and audit", ""]
+    rows = []
+    for role in ("treatment", "baseline"):
+        arm = getattr(e, role)
+        cells = [
+            f"{e.metric}, {arm}",
+            fmt.value(getattr(e.authors, role), e.metric) if e.authors else "n/a",
+        ]
+        for proto, r in ((FAITHFUL, faith), (VERDICT_PROTOCOL, h)):
+            # arm means over the seeds the comparison was decided on
+            n = r.look if r is not None else None
+            m = res.arm_means(proto, e.metric, n).get(arm) if proto in res.protocols else None
+            cells.append(
+                "not run"
+                if m is None
+                else f"{fmt.value(m['mean'], e.metric)} (sd {fmt.value(m['sd'], e.metric)})"
+            )
+        rows.append(cells)
+    diffs = [f"difference ({e.scale.value})", e.authors.text if e.authors else "n/a"]
+    diffs += [
+        "not run" if r is None else f"{fmt.diff(r.shown(r.mean), e)} {fmt.ci(r)}"
+        for r in (faith, h)
+    ]
+    rows.append(diffs)
+    rows.append(
+        [
+            "verdict at the claimed size",
+            "(claimed)",
+            "n/a" if faith is None else f"{faith.decision} (authors' protocol)",
+            f"**{h.decision}**",
+        ]
+    )
+    rows.append(
+        [
+            "paired seeds",
+            str(len(res.claim.protocols[FAITHFUL].seeds)),
+            "n/a" if faith is None else str(faith.n),
+            str(h.n),
+        ]
+    )
+    out += fmt.table(["", "authors", "our faithful re-run", "audit (the verdict)"], rows)
+    return [*out, "", "### Why the numbers differ", "", *why_faithful(res), *why_audit(res), ""]
+
+
+def why_faithful(res: ClaimResults) -> list[str]:
+    """Our faithful re-run against the authors' figure and any re-run of their own code."""
+    proto, e = res.claim.protocols.get(FAITHFUL), res.claim.effects[0]
+    if proto is None or FAITHFUL not in res.protocols or e.metric is None:
+        return []
+    means = res.arm_means(FAITHFUL, e.metric)
+    out = []
+    if e.authors and e.treatment in means and e.baseline in means:
+        out.append(
+            f"- **Authors vs our faithful re-run.** The authors report "
+            f"{fmt.value(e.authors.treatment, e.metric)} vs "
+            f"{fmt.value(e.authors.baseline, e.metric)}; re-running their protocol we get "
+            f"{fmt.value(means[e.treatment]['mean'], e.metric)} vs "
+            f"{fmt.value(means[e.baseline]['mean'], e.metric)} "
+            f"({e.treatment} vs {e.baseline})."
+        )
+    ref = proto.reference
+    if ref is not None:
+        means = res.arm_means(FAITHFUL, ref.metric)
+        gaps = [abs(means[a]["mean"] - v) for a, v in ref.values.items() if a in means]
+        worst = max(gaps) if gaps else math.nan
+        verdict = (
+            "matches it to four decimals in every arm"
+            if worst < 5e-5
+            else f"differs from it by up to {fmt.value(worst, ref.metric)}"
+        )
+        listed = ", ".join(f"{a} {fmt.value(v, ref.metric)}" for a, v in ref.values.items())
+        out.append(
+            f"- **Our re-implementation vs the authors' own code.** Reference: "
+            f"{ref.text.strip()} Its arm means ({listed}); our faithful re-run {verdict}."
+        )
+    return out
+
+
+def why_audit(res: ClaimResults) -> list[str]:
+    """Facts computed from the records that separate the faithful and audit protocols."""
+    out = []
+    df = res.df[(res.df["stage"] == "eval") & (res.df["status"] == "complete")]
+    if "test_ceiling" in df:
+        ceil = df.groupby("protocol")["test_ceiling"].mean()
+        if FAITHFUL in ceil and ceil[FAITHFUL] < 1:
+            out.append(
+                f"- **Test set.** In the faithful split only "
+                f"{fmt.value(ceil[FAITHFUL], 'test_ceiling')} of test rows belong to a "
+                f"class present in training, so no model can score above that; in the "
+                f"audit split that share is "
+                f"{fmt.value(ceil.get(VERDICT_PROTOCOL, math.nan), 'test_ceiling')}."
+            )
+    acct = df.groupby(["protocol", "arm"])[["acct_params_total", "acct_params_trained"]].first()
+    frozen = acct[acct["acct_params_trained"] < acct["acct_params_total"]]
+    if len(frozen):
+        arms = sorted({a for (_, a) in frozen.index})
+        n_frozen = int((frozen["acct_params_total"] - frozen["acct_params_trained"]).max())
+        out.append(
+            f"- **Parameters that never learn.** In {', '.join(arms)}, {n_frozen} "
+            f"parameters received no gradient (measured after training): the router is "
+            f"built but its output does not reach the loss, so its routing stays as "
+            f"initialised."
+        )
+    for proto, chosen in res.tuned.items():
+        listing = ", ".join(f"{a}: {t}" for a, t in sorted(chosen.items()))
+        out.append(
+            f"- **Tuning ({proto}).** Each arm chose its own value on validation: {listing}."
+        )
+    for name, proto in res.claim.protocols.items():
+        out += [f"- *{name}:* {dev}" for dev in proto.deviations]
+    return out
+
+
+def arms(res: ClaimResults) -> list[str]:
+    """Every arm's mean and CI under each protocol, on the headline metric."""
+    metric = res.claim.effects[0].metric
+    if metric is None or not res.protocols:
+        return []
+    protos = list(res.protocols)
+    summ = {p: res.arm_means(p, metric) for p in protos}
+    names = list(dict.fromkeys(a for p in protos for a in res.claim.protocols[p].arms))
+    rows = []
+    for arm in names:
+        row = [arm]
+        for p in protos:
+            m = summ[p].get(arm)
+            row.append(
+                "—"
+                if m is None
+                else f"{fmt.value(m['mean'], metric)} "
+                f"[{fmt.value(m['ci_low'], metric)}, {fmt.value(m['ci_high'], metric)}]"
+                f" (n = {m['n']})"
+            )
+        rows.append(row)
+    return [
+        f"## Every arm ({metric}, mean and 95% CI over the seeds used)",
+        "",
+        *fmt.table(["arm", *protos], rows),
+        "",
+    ]
+
+
+def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
+    metric = res.claim.effects[0].metric
+    if metric is None or VERDICT_PROTOCOL not in res.protocols:
+        return []
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    protos = list(res.protocols)
+    fig, axes = figures.new_figure(5.0 * len(protos), 4.0, ncols=len(protos))
+    for ax, proto in zip(axes, protos, strict=True):
+        runs = res.used(proto)
+        summ = arm_summary(runs, metric, res.claim.id, proto)
+        figures.per_seed(ax, runs, summ, metric, f"{proto}: {metric} per seed, mean and 95% CI")
+    figures.save(fig, fig_dir / "per_seed.png")
+    comps = [
+        r
+        for r in res.protocols[VERDICT_PROTOCOL].results.values()
+        for r in (r.parts or [r])
+        if r.ci is not None and r.pairs is not None
+    ]
+    out = ["## Per-seed results", "", f"![per-seed {metric}]({rel}/per_seed.png)", ""]
+    if comps:
+        fig, axes = figures.new_figure(7.5, 1.0 + 0.9 * len(comps))
+        figures.effect_intervals(axes[0], comps)
+        figures.save(fig, fig_dir / "differences.png")
+        out += [f"![paired differences]({rel}/differences.png)", ""]
+    return out
+
+
+def secondary(res: ClaimResults) -> list[str]:
+    """Reported, never decisive: P(improvement), Cohen's d_z, and the raw per-seed pairs."""
+    audit = res.protocols.get(VERDICT_PROTOCOL)
+    if audit is None:
+        return []
+    rows = []
+    for r in audit.results.values():
+        for part in r.parts or [r]:
+            pi = part.secondary.get("prob_improvement")
+            if pi is None:
+                continue
+            rows.append(
+                [
+                    f"`{part.name}`",
+                    f"{pi[0]:.2f} [{pi[1]:.2f}, {pi[2]:.2f}]",
+                    f"{part.secondary['cohens_dz']:.2f}",
+                    fmt.pvalue(part.p_confirm),
+                    fmt.pvalue(part.p_refute),
+                ]
+            )
+    out = ["## Secondary statistics (reported, never decisive)", ""]
+    out += fmt.table(
+        [
+            "comparison",
+            "P(treatment better) [95% CI]",
+            "Cohen's d_z",
+            "raw p (confirm)",
+            "raw p (refute)",
+        ],
+        rows,
+    ) + [""]
+    out += [
+        "P(treatment better) is the Mann-Whitney probability that a treatment run beats a "
+        "baseline run (rliable's probability of improvement), with a percentile bootstrap "
+        "over seeds. Raw one-sided t-test p-values before Holm.",
+        "",
+    ]
+    h = res.headline
+    if h is not None and h.pairs is not None and len(h.pairs):
+        c = h.spec
+        rows = [
+            [int(s), fmt.value(t, c.metric), fmt.value(b, c.metric), fmt.diff(h.shown(d), c)]
+            for s, t, b, d in h.pairs.itertuples(index=False)
+        ]
+        out += [
+            f"Per-seed pairs of the headline comparison ({c.treatment} vs {c.baseline}):",
+            "",
+            *fmt.table(["seed", c.treatment, c.baseline, "difference"], rows),
+            "",
+        ]
+    for name, r in audit.results.items():
+        if r.frontier is not None:
+            out += [
+                f"### Frontier `{name}`",
+                "",
+                f"On the point-estimate front: {', '.join(r.secondary['point_front'])}. "
+                f"Front with CIs: {r.secondary['front']}; best by scalar: "
+                f"{r.secondary['scalar']}.",
+                "",
+            ]
+            rows = [[_cell(x) for x in row] for row in r.frontier.to_numpy().tolist()]
+            out += fmt.table(list(r.frontier.columns), rows) + [""]
+    return out
+
+
+def _cell(x) -> str:
+    if isinstance(x, tuple):
+        return "[" + ", ".join(f"{v:+.4g}" for v in x) + "]"
+    if isinstance(x, float):
+        return f"{x:+.4g}"
+    return str(x)
+
+
+def parity(res: ClaimResults) -> list[str]:
+    out = [
+        "## Parity receipt",
+        "",
+        "What each arm of each protocol actually used, from its run records. Matched arms "
+        "should agree on parameters, FLOPs, steps, examples, seeds and tuning budget "
+        f"(rules: {_rules(res)}).",
+        "",
+    ]
+    rows = []
+    for proto_name, proto in res.claim.protocols.items():
+        sub = (
+            res.df[(res.df["protocol"] == proto_name) & (res.df["stage"] == "eval")]
+            if len(res.df)
+            else res.df
+        )
+        for arm in proto.arms:
+            a = sub[sub["arm"] == arm] if len(sub) else sub
+            if not len(a):
+                rows.append([proto_name, arm] + ["not run"] * 9)
+                continue
+            rows.append(
+                [
+                    proto_name,
+                    arm,
+                    _one(a["acct_params_total"]),
+                    _one(a["acct_params_trained"]),
+                    _one(a["acct_flops_per_example_forward"]),
+                    _one(a["acct_flops_per_example_train"]),
+                    _one(a["acct_steps"]),
+                    _one(a["acct_examples_seen"]),
+                    f"{(a['status'] == 'complete').sum()} of {len(a)}",
+                    _tuning(res, proto_name, arm),
+                    f"{a['time_wall_s'].mean():.2f} / {a['time_cpu_s'].mean():.2f}",
+                ]
+            )
+    out += fmt.table(
+        [
+            "protocol",
+            "arm",
+            "params",
+            "params trained",
+            "FLOPs/example fwd",
+            "FLOPs/example train step",
+            "steps",
+            "examples seen",
+            "runs complete",
+            "tuning",
+            "wall / CPU s per run",
+        ],
+        rows,
+    )
+    note = res.runs[0].accounting.get("flops_note", "") if res.runs else ""
+    return [*out, "", f"FLOPs: {note}. Time is the training loop only.", ""]
+
+
+def _rules(res: ClaimResults) -> str:
+    p = res.claim.parity
+    parts = [
+        f"{k} within {getattr(p, k):.0%}"
+        for k in ("params", "flops", "steps", "examples")
+        if getattr(p, k) is not None
+    ]
+    return ", ".join(parts + (["equal tuning budget"] if p.tuning else []))
+
+
+def _tuning(res: ClaimResults, proto_name: str, arm: str) -> str:
+    t = res.claim.protocols[proto_name].tuning
+    if t is None:
+        return "none (fixed hyperparameters)"
+    chosen = res.tuned.get(proto_name, {}).get(arm, "n/a")
+    return (
+        f"{t.param} over {len(t.values)} values x {len(t.seeds)} seeds on {t.metric}; "
+        f"chose {chosen.split('=')[-1]}"
+    )
+
+
+def _one(col) -> str:
+    vals = sorted(set(col.dropna()))
+    if not vals:
+        return "n/a"
+    shown = [f"{v:,.0f}" for v in vals]
+    return shown[0] if len(shown) == 1 else "varies: " + ", ".join(shown)
+
+
+def checks(res: ClaimResults) -> list[str]:
+    out = []
+    for chk in res.claim.checks:
+        out += [f'## Secondary claim: "{chk.text}"', "", chk.note.strip(), ""]
+        extra = [
+            m
+            for m in ("routing_sample_entropy", "routing_load_entropy")
+            if m in res.df and m != chk.metric
+        ]
+        rows = []
+        for proto_name in res.protocols:
+            runs = res.used(proto_name)
+            summ = {
+                r["arm"]: r
+                for _, r in arm_summary(runs, chk.metric, res.claim.id, proto_name).iterrows()
+            }
+            recs = {
+                (r.arm, r.seed): r
+                for r in res.runs
+                if r.protocol == proto_name and r.stage == "eval"
+            }
+            for arm in res.claim.protocols[proto_name].arms:
+                s = summ.get(arm)
+                if s is None:
+                    continue
+                vecs = [
+                    recs[(arm, sd)].extras["routing_mean_weights"]
+                    for sd in runs.loc[runs["arm"] == arm, "seed"]
+                    if "routing_mean_weights" in recs[(arm, sd)].extras
+                ]
+                row = [
+                    proto_name,
+                    arm,
+                    f"{pooled_entropy(vecs):.3f}" if vecs else "n/a",
+                    f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
+                ]
+                row += [f"{runs.loc[runs['arm'] == arm, m].mean():.3f}" for m in extra]
+                rows.append(row)
+        out += fmt.table(
+            [
+                "protocol",
+                "arm",
+                "authors' statistic (seeds pooled)",
+                f"{chk.metric} per run, mean [95% CI]",
+                *[f"{m}, mean" for m in extra],
+            ],
+            rows,
+        )
+        if chk.authors_value is not None:
+            out += [
+                "",
+                f"Authors' value: {chk.authors_value}. "
+                + "; ".join(f"{m}: {METRICS[m].description}" for m in [chk.metric, *extra])
+                + ".",
+            ]
+        out.append("")
+    return out
+
+
+def faithful_table(res: ClaimResults) -> list[str]:
+    e = res.claim.effects[0]
+    if FAITHFUL not in res.protocols or e.metric is None:
+        return []
+    runs = res.used(FAITHFUL)
+    wide = runs.pivot_table(index="seed", columns="arm", values=e.metric, aggfunc="first")
+    wide = wide[[a for a in res.claim.protocols[FAITHFUL].arms if a in wide]]
+    rows = [[int(seed)] + [fmt.value(v, e.metric) for v in r] for seed, r in wide.iterrows()]
+    rows.append(["mean"] + [fmt.value(wide[a].mean(), e.metric) for a in wide])
+    out = [
+        f"## Faithful re-run, per seed ({e.metric})",
+        "",
+        *fmt.table(["seed", *wide.columns], rows),
+        "",
+        "Under the authors' own protocol, with the same verdict rules:",
+        "",
+    ]
+    rows = [
+        [
+            f"`{name}`",
+            r.n,
+            fmt.diff(r.shown(r.mean), r.spec),
+            fmt.ci(r),
+            r.ci.method if r.ci else "",
+            str(r.decision),
+        ]
+        for name, r in res.protocols[FAITHFUL].results.items()
+    ]
+    return [
+        *out,
+        *fmt.table(["comparison", "n", "difference", "95% CI", "CI method", "verdict"], rows),
+        "",
+    ]
+
+
+def tuning(res: ClaimResults) -> list[str]:
+    out = []
+    for proto_name, proto in res.claim.protocols.items():
+        t = proto.tuning
+        trials = (
+            res.df[(res.df["protocol"] == proto_name) & (res.df["stage"] == "tune")]
+            if len(res.df)
+            else res.df
+        )
+        if t is None or not len(trials):
+            continue
+        means = trials.pivot_table(index="arm", columns="trial", values=t.metric, aggfunc="mean")
+        cols = list(dict.fromkeys(trials["trial"]))
+        rows = [
+            [arm]
+            + [fmt.value(means.loc[arm, c], t.metric) for c in cols]
+            + [res.tuned[proto_name][arm].split("=")[-1]]
+            for arm in proto.arms
+            if arm in means.index
+        ]
+        out += [
+            f"## Tuning ({proto_name})",
+            "",
+            f"Mean {t.metric} over tuning seeds {sorted(set(trials['seed']))} (disjoint from "
+            f"the evaluation seeds), per arm and value; each arm uses its best value.",
+            "",
+            *fmt.table(["arm", *[c.split("=")[-1] for c in cols], "chosen"], rows),
+            "",
+        ]
+    return out
+
+
+def cost(res: ClaimResults) -> list[str]:
+    """Training time and energy of the runs the verdicts rest on (tuning included)."""
+    df = res.df
+    if not len(df):
+        return []
+    parts = []
+    for name in res.protocols:
+        seeds = set(res.claim.protocols[name].seeds[: res.protocols[name].n_used])
+        mine = df[df["protocol"] == name]
+        parts.append(mine[(mine["stage"] == "tune") | mine["seed"].isin(seeds)])
+    used = pd.concat(parts) if parts else df.iloc[:0]
+    rows = [
+        [
+            proto,
+            stage,
+            len(g),
+            f"{g['time_wall_s'].sum():.1f}",
+            f"{g['time_cpu_s'].sum():.1f}",
+            f"{g['energy_j'].sum():.0f}",
+        ]
+        for (proto, stage), g in used.groupby(["protocol", "stage"], sort=True)
+    ]
+    rows.append(
+        [
+            "all",
+            "",
+            len(used),
+            f"{used['time_wall_s'].sum():.1f}",
+            f"{used['time_cpu_s'].sum():.1f}",
+            f"{used['energy_j'].sum():.0f}",
+        ]
+    )
+    method = res.runs[0].energy.get("method", "")
+    out = [
+        "## What the audit cost",
+        "",
+        *fmt.table(
+            [
+                "protocol",
+                "stage",
+                "runs",
+                "train wall s (sum)",
+                "train CPU s (sum)",
+                "energy J (sum)",
+            ],
+            rows,
+        ),
+        "",
+        f"Energy: {method}. Sums cover the training loops of the runs the verdicts use "
+        "(not process start-up).",
+    ]
+    extra = len(df) - len(used)
+    if extra:
+        out.append(
+            f"{extra} further record(s) exist for seeds beyond the last look; they are not used."
+        )
+    return [*out, ""]
+
+
+def provenance(res: ClaimResults) -> list[str]:
+    envs = [r.environment for r in res.runs]
+    if not envs:
+        return []
+    shas = sorted({(e["git_sha"][:12], e["git_dirty"]) for e in envs})
+    devices = sorted(
+        {f"{e['device']} ({e['device_name']}), {e['torch_threads']} torch thread(s)" for e in envs}
+    )
+    versions = envs[0]["versions"]
+    same = all(e["versions"] == versions for e in envs)
+    return [
+        "## Provenance",
+        "",
+        f"- Records: {len(res.runs)} under `runs/{res.claim.id}/` (one `record.json` per "
+        "run: config and hash, metrics and curve, accounting, timing, energy, environment).",
+        "- Code: " + ", ".join(f"`{s}`{' (uncommitted changes)' if d else ''}" for s, d in shas),
+        "- Device: " + "; ".join(devices),
+        "- Packages"
+        + ("" if same else " (of the first record; they vary)")
+        + ": "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- Reproduce: `make replicate CLAIM={res.claim.id}` (re-render without training: "
+        f"`make report CLAIM={res.claim.id}`).",
+        "",
+    ]
