@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 export OMP_NUM_THREADS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-all lint replicate report validate list calibrate clean-smoke
+.PHONY: help setup test test-all lint replicate report validate list calibrate merge nightly clean-smoke
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,5 +47,11 @@ list: ## list the claims
 calibrate: ## simulate the verdict engine's error rates -> reports/calibration.md (~10 min)
 	$(PY) -m replication calibrate
 
-clean-smoke: ## delete smoke-budget records and reports
-	rm -rf runs/_smoke reports/_smoke
+merge: ## merge runs folders from other machines into runs/ by record identity (FROM="dir ...")
+	$(PY) -m replication merge $(FROM)
+
+nightly: ## re-run every claim (nightly budget) and diff verdicts with reports/verdicts.json (ACCEPT=1)
+	$(PY) -m replication nightly --launcher $(LAUNCHER) $(if $(ACCEPT),--accept) $(if $(FRESH),--fresh) $(ARGS)
+
+clean-smoke: ## delete smoke- and nightly-budget records and reports
+	rm -rf runs/_smoke reports/_smoke runs/_nightly reports/_nightly .submitit

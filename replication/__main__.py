@@ -1,4 +1,4 @@
-"""Command line: python -m replication {replicate,report,validate,list}.
+"""Command line: python -m replication {replicate,report,validate,list,calibrate,merge,nightly}.
 
 `replicate` runs the claim's Hydra multirun (a subprocess, so the exact command is printed and
 can be re-run by hand) and then renders the report from the records it left.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,24 +28,35 @@ def composed(overrides: list[str]) -> DictConfig:
         return compose(config_name="config", overrides=overrides)
 
 
-def paths_for(budget: str, extra: list[str]) -> DictConfig:
-    return composed([f"budget={budget}", *extra]).paths
+def _settings(budget: str, overrides: list[str]) -> DictConfig:
+    """The composed paths and budget a command works with (budget profile + overrides)."""
+    return composed(
+        [f"budget={budget}", *[o for o in overrides if o.startswith(("paths.", "budget."))]]
+    )
 
 
-def cmd_replicate(args: argparse.Namespace) -> int:
+def sweep(claim: str, budget: str, launcher: str, overrides: list[str]) -> int:
+    """The claim's Hydra multirun, in a subprocess; returns its exit code."""
+    extra = list(overrides)
+    if launcher == "subprocess" and not any(o.startswith("sweep.max_batch=") for o in extra):
+        extra.append(f"sweep.max_batch={os.cpu_count() or 1}")  # it starts a batch at once
     cmd = [
         sys.executable,
         "-m",
         "replication.run",
         "-m",
-        f"claim_id={args.claim}",
-        f"budget={args.budget}",
-        f"hydra/launcher={args.launcher}",
-        *args.overrides,
+        f"claim_id={claim}",
+        f"budget={budget}",
+        f"hydra/launcher={launcher}",
+        *extra,
     ]
     print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, env=os.environ | {"OMP_NUM_THREADS": "1"})
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    rc = subprocess.call(cmd, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    rc = sweep(args.claim, args.budget, args.launcher, args.overrides)
     if rc != 0:
         return rc
     print(f"sweep finished in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -52,12 +64,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    cfg = composed(
-        [
-            f"budget={args.budget}",
-            *[o for o in args.overrides if o.startswith(("paths.", "budget."))],
-        ]
-    )
+    cfg = _settings(args.budget, args.overrides)
     p = cfg.paths
     path = write_report(
         args.claim, Path(p.claims), Path(p.runs), Path(p.reports), cfg.budget.max_seeds
@@ -67,18 +74,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    claims_dir = Path(paths_for("default", []).claims)
+    claims_dir = Path(_settings("default", []).paths.claims)
     paths = [Path(c) if c.endswith(".yaml") else claims_dir / f"{c}.yaml" for c in args.claims]
     paths = paths or sorted(claims_dir.glob("*.yaml"))
+    seen: dict[str, Path] = {}
     for path in paths:
         claim = load_claim(path)
+        if claim.id.lower() in seen:
+            raise ClaimError(path, "id", f"duplicate claim id: also {seen[claim.id.lower()]}")
+        seen[claim.id.lower()] = path
         check_composes(claim, composed, ["budget=default"])
         print(f"ok: {path}")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    claims_dir = Path(paths_for("default", []).claims)
+    claims_dir = Path(_settings("default", []).paths.claims)
     for path in sorted(claims_dir.glob("*.yaml")):
         claim = find_claim(path.stem, claims_dir)
         print(f"{claim.id:12s} {claim.title}")
@@ -99,7 +110,57 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def cmd_merge(args: argparse.Namespace) -> int:
+    from replication.merge import merge
+
+    dest = Path(args.into or _settings("default", []).paths.runs)
+    res = merge([Path(s) for s in args.sources], dest)
+    for line in res.conflicts + res.invalid:
+        print(f"conflict: {line}" if line in res.conflicts else f"invalid: {line}")
+    print(
+        f"merged into {dest}: {len(res.copied)} copied, {len(res.same)} already there, "
+        f"{len(res.conflicts)} conflicts, {len(res.invalid)} invalid"
+    )
+    return 1 if res.conflicts or res.invalid else 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from replication import nightly
+
+    cfg = _settings("nightly", args.overrides)
+    claims_dir, runs_dir = Path(cfg.paths.claims), Path(cfg.paths.runs)
+    if args.fresh and runs_dir.exists():
+        shutil.rmtree(runs_dir)
+    t0 = time.perf_counter()
+    for path in sorted(claims_dir.glob("*.yaml")):
+        rc = sweep(path.stem, "nightly", args.launcher, args.overrides)
+        if rc != 0:
+            print(f"nightly: {path.stem} failed (exit {rc})", file=sys.stderr)
+            return rc
+        write_report(path.stem, claims_dir, runs_dir, Path(cfg.paths.reports), cfg.budget.max_seeds)
+    elapsed = time.perf_counter() - t0
+    table = nightly.verdict_table(claims_dir, runs_dir, cfg.budget.max_seeds)
+    committed = Path(args.verdicts)
+    diff = nightly.compare(nightly.load(committed) or {}, table)
+    print(f"nightly: {len(table)} claim(s) in {elapsed:.0f} s")
+    for line in diff:
+        print(line)
+    if args.accept:
+        nightly.save(table, committed)
+        print(f"wrote {committed}")
+        return 0
+    if not committed.is_file():
+        print(f"no {committed} yet: run `make nightly ACCEPT=1` to record the verdicts")
+        return 1
+    print(
+        "no verdict changed"
+        if not diff
+        else f"{len(diff)} change(s); `make nightly ACCEPT=1` accepts them"
+    )
+    return 1 if diff else 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m replication", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in [
@@ -120,6 +181,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resamples", type=int, default=9999, help="bootstrap resamples per CI")
     p.add_argument("--jobs", type=int, default=-1, help="processes (joblib; -1 = all cores)")
     p.add_argument("--out", default="reports", help="folder for calibration.md and .png")
+    p = sub.add_parser("merge", help="merge runs folders from other machines by record identity")
+    p.add_argument("sources", nargs="+", help="runs folders to merge from")
+    p.add_argument("--into", help="destination runs folder (default: paths.runs)")
+    p = sub.add_parser("nightly", help="re-run every claim; compare with reports/verdicts.json")
+    p.add_argument("--accept", action="store_true", help="write tonight's verdicts as the new ones")
+    p.add_argument("--fresh", action="store_true", help="delete earlier nightly runs first")
+    p.add_argument("--launcher", default="parallel")
+    p.add_argument("--verdicts", default="reports/verdicts.json")
+    p.add_argument("overrides", nargs="*")
+    return parser
+
+
+HANDLERS = {
+    "replicate": cmd_replicate,
+    "report": cmd_report,
+    "validate": cmd_validate,
+    "list": cmd_list,
+    "calibrate": cmd_calibrate,
+    "merge": cmd_merge,
+    "nightly": cmd_nightly,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     # argparse cannot take positional overrides after options; accept them anywhere
     stray = [u for u in unknown if u.startswith("-") or "=" not in u]
@@ -127,15 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(stray or unknown)}")
     if unknown:
         args.overrides += unknown
-    handler = {
-        "replicate": cmd_replicate,
-        "report": cmd_report,
-        "validate": cmd_validate,
-        "list": cmd_list,
-        "calibrate": cmd_calibrate,
-    }[args.command]
     try:
-        return handler(args)
+        return HANDLERS[args.command](args)
     except ClaimError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

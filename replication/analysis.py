@@ -23,6 +23,7 @@ from replication.claims import (
     Direction,
     Effect,
     Kind,
+    OnDiverged,
     Optimality,
     Protocol,
     Scale,
@@ -30,6 +31,7 @@ from replication.claims import (
     margin_on_analysis_scale,
     to_analysis_scale,
 )
+from replication.metrics import METRICS
 from replication.stats import (
     N_RESAMPLES,
     Interval,
@@ -143,6 +145,10 @@ def judge_pairs(
 ) -> Result:
     """The decision of one comparison from its per-seed pairs (columns seed, treatment,
     baseline). The calibration suite calls this directly, so it measures the real rules."""
+    if not len(pairs):
+        return Result(
+            name, c, verdicts.not_estimable("no seed has a complete pair"), 0, pairs=pairs
+        )
     try:
         diffs = differences(pairs, c.scale, c.direction)
     except ValueError as err:  # e.g. a zero accuracy on a log-ratio scale
@@ -411,6 +417,8 @@ def evaluate_protocol(
     proto = claim.protocols[protocol]
     d = design(proto, max_seeds)
     sub_all = df[df["protocol"] == protocol] if len(df) else df
+    if claim.on_diverged is OnDiverged.worst:
+        sub_all = worst_for_diverged(sub_all)
     effects = [e for e in claim.effects if effect_arms(e, proto) is not None]
     recorded = _complete_prefix(sub_all, proto)
     frozen: dict[str, Result] = {}
@@ -451,6 +459,24 @@ def close_look(
         if r.decision.final or last:
             r.look = n
             frozen[name] = r
+
+
+def worst_for_diverged(df: pd.DataFrame) -> pd.DataFrame:
+    """The `worst` policy: a diverged evaluation run scores, on every metric, the worst value
+    any completed evaluation run of the protocol reached, and then counts as a pair. It is
+    flagged `imputed` so parity reads only runs that trained to the end."""
+    df = df.copy()
+    ev = (df["stage"] == "eval") & (df["status"] == "complete")
+    bad = (df["stage"] == "eval") & (df["status"] == "diverged")
+    if not bad.any():
+        return df
+    for name, m in METRICS.items():
+        if name in df and df.loc[ev, name].notna().any():
+            worst = df.loc[ev, name].min() if m.higher_is_better else df.loc[ev, name].max()
+            df.loc[bad, name] = worst
+    df["imputed"] = bad
+    df.loc[bad, "status"] = "complete"
+    return df
 
 
 def _complete_prefix(sub: pd.DataFrame, proto: Protocol) -> int:

@@ -69,6 +69,11 @@ class Replicate(Enum):
     run = "run"  # one full training run; epochs and evaluation batches are not replicates
 
 
+class OnDiverged(Enum):
+    failure = "failure"  # a diverged run fails its seed: the pair is dropped and counted
+    worst = "worst"  # a diverged run scores the worst value any run of the protocol reached
+
+
 @dataclass
 class Source:
     post: str = MISSING  # where the claim was published
@@ -190,6 +195,7 @@ class Claim:
     quote: str = MISSING  # the claim, verbatim
     source: Source = MISSING
     replicate: Replicate = Replicate.run
+    on_diverged: OnDiverged = OnDiverged.failure  # how a run whose loss went non-finite counts
     overrides: list[str] = field(default_factory=list)  # applied to every run of the claim
     protocols: dict[str, Protocol] = MISSING
     effects: list[Effect] = field(default_factory=list)  # the first one is the headline
@@ -243,10 +249,18 @@ def load_claim(path: Path | str) -> Claim:
         raise ClaimError(path, "id", "no such claim file")
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path))
-    except Exception as err:  # YAML syntax errors and the like
-        raise ClaimError(path, "?", _first_line(err)) from None
+    except Exception as err:  # YAML syntax errors, duplicate keys and the like
+        raise ClaimError(path, "?", _yaml_problem(err)) from None
     if not isinstance(raw, dict):
         raise ClaimError(path, "?", "a claim file must be a mapping")
+    where = _interpolation(raw, "")
+    if where is not None:
+        raise ClaimError(
+            path,
+            where,
+            "interpolations (${...}) are not allowed in claim files: "
+            "a claim is data, resolved by nothing",
+        )
     claim = _typed(Claim, raw, "", path)
     claim.path = str(path)
     for eff in claim.effects:  # parts compare the effect's arms unless they name their own
@@ -308,6 +322,33 @@ def _dataclass_lists(schema: type) -> dict[str, type]:
     return out
 
 
+def _yaml_problem(err: Exception) -> str:
+    """The useful lines of a YAML error: what was found, and where."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    found = [ln for ln in lines if ln.startswith(("found", "expected", "mapping values"))]
+    at = [ln for ln in lines if ln.startswith("in ")]
+    return "; ".join(found[:1] + at[-1:]) or _first_line(err)
+
+
+def _interpolation(node: object, where: str) -> str | None:
+    """The field of the first string holding ${...}, if any."""
+    if isinstance(node, str):
+        return where or "?" if "${" in node else None
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, child in items:
+        sub = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip(".")
+        found = _interpolation(child, sub)
+        if found:
+            return found
+    return None
+
+
 def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
@@ -337,6 +378,17 @@ def _check(claim: Claim, path: Path) -> None:
     arms = claim.protocols[VERDICT_PROTOCOL].arms
     for i, eff in enumerate(claim.effects):
         _check_effect(f"effects[{i}]", eff, arms, fail)
+    head = claim.effects[0]
+    if head.kind is not Kind.frontier:
+        for name, proto in claim.protocols.items():
+            for role in ("treatment", "baseline"):
+                arm = getattr(head, role)
+                if arm is not None and arm not in proto.arms:
+                    fail(
+                        f"protocols.{name}.arms",
+                        f"the headline effect's {role} '{arm}' has no "
+                        "arm here: every protocol must run the headline comparison",
+                    )
     names = [e.name for e in claim.effects]
     if len(set(names)) != len(names):
         fail("effects", "duplicate effect names")
@@ -353,16 +405,45 @@ def _check(claim: Claim, path: Path) -> None:
             fail(f"budgets.{name}", f"unknown budget profile (conf/budget has: {profiles})")
     for where, overrides in _override_lists(claim):
         for i, ov in enumerate(overrides):
-            if "_target_" in ov:
-                fail(f"{where}[{i}]", "claims name conf/ options; they may not set _target_")
+            problem = _forbidden(ov)
+            if problem:
+                fail(f"{where}[{i}]", f"'{ov}': {problem}")
+
+
+FORBIDDEN_KEYS = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
+RESERVED_ROOTS = (
+    "hydra",
+    "paths",
+    "sweep",
+    "launched_by",
+    "claim_id",
+    "protocol",
+    "arm",
+    "seed",
+    "stage",
+    "trial",
+    "run_id",
+)
+
+
+def _forbidden(override: str) -> str | None:
+    """Why a claim may not carry this override: claims choose conf/ options and values;
+    they cannot name Python objects, redirect files or relabel runs."""
+    key = override.split("=", 1)[0].lstrip("+~").split("@", 1)[0]
+    if any(k in key for k in FORBIDDEN_KEYS) or any(k in override for k in FORBIDDEN_KEYS):
+        return "claims name conf/ options; they may not set " + ", ".join(FORBIDDEN_KEYS)
+    root = key.replace("/", ".").split(".", 1)[0]
+    if root in RESERVED_ROOTS:
+        return f"'{root}' is set by the harness, not by claims"
+    return None
 
 
 def _check_protocol(name: str, proto: Protocol, fail) -> None:
     where = f"protocols.{name}"
     if name not in PROTOCOLS:
         fail(where, f"unknown protocol '{name}' (allowed: {list(PROTOCOLS)})")
-    if not proto.arms:
-        fail(f"{where}.arms", "no arms")
+    if len(proto.arms) < 2:
+        fail(f"{where}.arms", "a protocol needs at least two arms: a treatment and a baseline")
     if not proto.seeds:
         fail(f"{where}.seeds", "empty seed list")
     if len(set(proto.seeds)) != len(proto.seeds):

@@ -27,8 +27,10 @@ def quantity_rule(runs: pd.DataFrame, rule: str, a: str, b: str, tolerance: floa
     col = COLUMNS[rule]
     if col not in runs:
         return f"{rule} not recorded"
-    va = runs.loc[runs["arm"] == a, col].mean()
-    vb = runs.loc[runs["arm"] == b, col].mean()
+    ra, rb = runs.loc[runs["arm"] == a, col], runs.loc[runs["arm"] == b, col]
+    if not len(ra) or not len(rb):
+        return None  # an arm with no run that trained to the end: nothing to compare (no pair)
+    va, vb = ra.mean(), rb.mean()
     if math.isnan(va) or math.isnan(vb):
         return f"{rule} not recorded for {a if math.isnan(va) else b}"
     rel = abs(va - vb) / max(abs(vb), 1e-12)
@@ -72,6 +74,8 @@ def failures(
 ) -> list[str]:
     """Every failed rule between arms a and b (one protocol's records)."""
     ev = df[(df["stage"] == "eval") & (df["status"] == "complete")]
+    if "imputed" in ev:  # `worst` policy: diverged runs scored, but they did not train through
+        ev = ev[~ev["imputed"].fillna(False).astype(bool)]
     out = [measurement_rule(df[df["stage"] == "eval"], m, [a, b]) for m in metrics]
     for rule in COLUMNS:
         tol = getattr(parity, rule)

@@ -1,9 +1,17 @@
 """Run records: one JSON file per training run, written atomically, read back as a DataFrame.
 
 Layout: runs/<claim>/<protocol>/<arm>/seed=<n>/record.json (tuning trials under
-<arm>/tune/<param>=<value>/seed=<n>/). A record is complete or absent: it is written to a
-temporary file and renamed, so a run killed halfway leaves nothing that could be read as a
-result, and running the claim again redoes exactly the missing runs.
+<arm>/tune/<param>=<value>/seed=<n>/).
+
+Identity: a record belongs to a run if it sits at the run's folder and carries the run's
+config hash: sha256 of the resolved job config (without `paths`) plus COMPUTE_VERSION. The git
+SHA is recorded but is not part of the identity, so editing docs or reports does not
+invalidate results; a code change that alters what runs compute must bump COMPUTE_VERSION
+(docs/running.md).
+
+Integrity: a record is written to a temporary file, fsynced and renamed, and carries a sha256
+checksum of its own content. A torn, truncated or edited record fails the checksum and is
+treated as absent (reported with its path, run again), never read as a result.
 """
 
 from __future__ import annotations
@@ -12,14 +20,16 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+COMPUTE_VERSION = 1  # bump when a code change alters what runs compute (invalidates records)
 RECORD_NAME = "record.json"
-HASH_EXCLUDE = ("paths",)  # where files go does not change what a run computes
+HASH_EXCLUDE = ("paths", "sweep")  # where files go and how the sweep runs change no result
+STATUSES = ("complete", "diverged", "failed")
 
 
 class RecordError(ValueError):
@@ -34,7 +44,7 @@ class RunRecord:
     seed: int
     stage: str  # eval | tune
     trial: str | None  # the tuning override of a tune-stage run
-    status: str  # complete | diverged
+    status: str  # complete | diverged (loss not finite: final) | failed (crashed: retried)
     metrics: dict[str, float]  # final scalar metrics, names from replication.metrics
     curve: list[dict]  # [{"step": s, "val_accuracy": ..., ...}] every eval_every steps
     extras: dict  # non-scalar diagnostics (e.g. mean routing weights)
@@ -44,10 +54,12 @@ class RunRecord:
     accounting: dict  # params, FLOPs per example, steps, examples seen
     timing: dict  # wall and process CPU seconds of the training loop
     energy: dict  # joules, method, and whether it was measured or estimated
-    environment: dict  # device, threads, git SHA, package versions, host
-    diverged_at: int | None = None
+    environment: dict  # device, threads, determinism, git SHA, package versions, host
+    diverged_at: int | None = None  # the step whose loss was not finite
+    error: str | None = None  # a failed run's exception, last lines of the traceback
     schema: int = SCHEMA_VERSION
     created: str = ""
+    checksum: str = field(default="", compare=False)
 
 
 def run_id(protocol: str, arm: str, seed: int, trial: str | None = None) -> str:
@@ -56,19 +68,33 @@ def run_id(protocol: str, arm: str, seed: int, trial: str | None = None) -> str:
     return f"{protocol}/{middle}/seed={seed}"
 
 
+def _canonical(data: object) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
 def config_hash(config: dict) -> str:
-    """sha256 of the canonical JSON of the config, without the keys in HASH_EXCLUDE."""
+    """sha256 of the canonical config without HASH_EXCLUDE keys, plus COMPUTE_VERSION."""
     kept = {k: v for k, v in config.items() if k not in HASH_EXCLUDE}
-    blob = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    kept["__compute_version__"] = COMPUTE_VERSION
+    return hashlib.sha256(_canonical(kept)).hexdigest()[:16]
+
+
+def _checksum(data: dict) -> str:
+    return hashlib.sha256(
+        _canonical({k: v for k, v in data.items() if k != "checksum"})
+    ).hexdigest()
 
 
 def write(record: RunRecord, path: Path) -> None:
     """Atomic: write a temp file in the same folder, fsync, rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
+        stale.unlink(missing_ok=True)
+    data = dataclasses.asdict(record)
+    data["checksum"] = _checksum(data)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as fh:
-        json.dump(dataclasses.asdict(record), fh, indent=1, sort_keys=True)
+        json.dump(data, fh, indent=1, sort_keys=True)
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
@@ -76,12 +102,17 @@ def write(record: RunRecord, path: Path) -> None:
 
 
 def read(path: Path) -> RunRecord:
+    """A verified record, or RecordError naming the path and what is wrong."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise RecordError(f"{path}: unreadable record ({err})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
         raise RecordError(f"{path}: not a schema-{SCHEMA_VERSION} run record")
+    if data.get("checksum") != _checksum(data):
+        raise RecordError(f"{path}: checksum mismatch (torn or edited record)")
+    if data.get("status") not in STATUSES:
+        raise RecordError(f"{path}: unknown status {data.get('status')!r}")
     try:
         return RunRecord(**data)
     except TypeError as err:
@@ -89,23 +120,34 @@ def read(path: Path) -> RunRecord:
 
 
 def read_if_current(path: Path, expected_hash: str) -> RunRecord | None:
-    """The record at path if it exists, parses and was made from the same config; else None."""
+    """The record at path if it is intact, final and made from the same config; else None.
+
+    Failed runs are not final: the next replicate retries them."""
     if not path.is_file():
         return None
     try:
         rec = read(path)
     except RecordError:
         return None
-    return rec if rec.config_hash == expected_hash else None
+    if rec.config_hash != expected_hash or rec.status == "failed":
+        return None
+    return rec
 
 
 def find(runs_dir: Path | str, claim_id: str) -> list[Path]:
     return sorted((Path(runs_dir) / claim_id).rglob(RECORD_NAME))
 
 
-def load(runs_dir: Path | str, claim_id: str) -> list[RunRecord]:
-    """Every record of a claim; a corrupt one stops the load with its path (never skipped)."""
-    return [read(p) for p in find(runs_dir, claim_id)]
+def load(runs_dir: Path | str, claim_id: str) -> tuple[list[RunRecord], list[str]]:
+    """Every intact record of a claim, and one message per record that failed its checks
+    (those are left out of every result and are run again by the next replicate)."""
+    good, bad = [], []
+    for p in find(runs_dir, claim_id):
+        try:
+            good.append(read(p))
+        except RecordError as err:
+            bad.append(str(err))
+    return good, bad
 
 
 def frame_row(r: RunRecord) -> dict:
@@ -129,11 +171,34 @@ def frame_row(r: RunRecord) -> dict:
     return row
 
 
+FRAME_COLUMNS = [
+    "protocol",
+    "arm",
+    "seed",
+    "stage",
+    "trial",
+    "status",
+    "config_hash",
+    "params",
+    "flops_per_example",
+    "acct_params_total",
+    "acct_params_trained",
+    "acct_flops_per_example_forward",
+    "acct_flops_per_example_train",
+    "acct_steps",
+    "acct_examples_seen",
+    "time_wall_s",
+    "time_cpu_s",
+    "energy_j",
+]
+
+
 def to_frame(records: list[RunRecord] | list[dict]) -> pd.DataFrame:
-    """One row per run (see frame_row); accepts records or rows already made."""
+    """One row per run (see frame_row); accepts records or rows already made. The columns of
+    FRAME_COLUMNS are always there (NaN where no run recorded them, e.g. failed runs)."""
     rows = [r if isinstance(r, dict) else frame_row(r) for r in records]
-    cols = ["protocol", "arm", "seed", "stage", "trial", "status", "config_hash"]
-    df = pd.DataFrame(rows, columns=None if rows else cols)
+    df = pd.DataFrame(rows)
+    df = df.reindex(columns=FRAME_COLUMNS + [c for c in df.columns if c not in FRAME_COLUMNS])
     return df.sort_values(["protocol", "stage", "arm", "seed"], kind="stable").reset_index(
         drop=True
     )

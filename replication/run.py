@@ -8,7 +8,10 @@ stopped. The claim sweeper (replication/sweep.py) builds each job's overrides.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
+import re
+import traceback
 from pathlib import Path
 
 import hydra
@@ -17,20 +20,40 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from replication import accounting, energy, provenance, records
+from replication import CONF_DIR, accounting, energy, provenance, records
 from replication.train import evaluate_splits, fit, make_optimizer
 
 log = logging.getLogger(__name__)
 
-ALLOWED_TARGET_PREFIX = "replication."
+
+@functools.cache
+def allowed_targets() -> frozenset[str]:
+    """The classes conf/ itself names under `_target_` inside this package: the only things a
+    run may instantiate (claims cannot add conf files, and may not set _target_ at all)."""
+    found = set()
+    for path in CONF_DIR.rglob("*.yaml"):
+        found |= set(re.findall(r"^\s*_target_:\s*(\S+)", path.read_text(), re.M))
+    return frozenset(t for t in found if t.startswith("replication."))
 
 
 def build(node: DictConfig):
-    """hydra.utils.instantiate, restricted to classes inside this package."""
-    target = node.get("_target_", "")
-    if not str(target).startswith(ALLOWED_TARGET_PREFIX):
-        raise ValueError(f"refusing to instantiate {target!r}: only {ALLOWED_TARGET_PREFIX}*")
+    """hydra.utils.instantiate, restricted to allowed_targets() at every depth."""
+    for target in _targets(OmegaConf.to_container(node, resolve=False)):
+        if target not in allowed_targets():
+            raise ValueError(
+                f"refusing to instantiate {target!r}: not one of the classes "
+                f"conf/ names ({', '.join(sorted(allowed_targets()))})"
+            )
     return hydra.utils.instantiate(node)
+
+
+def _targets(node) -> list[str]:
+    if isinstance(node, dict):
+        own = [str(node["_target_"])] if "_target_" in node else []
+        return own + [t for v in node.values() for t in _targets(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _targets(v)]
+    return []
 
 
 def record_path(cfg: DictConfig) -> Path:
@@ -42,7 +65,11 @@ def job_config(cfg: DictConfig) -> dict:
 
 
 def run(cfg: DictConfig) -> dict:
-    """Run one job unless its record is already there; return a summary for the sweeper."""
+    """Run one job unless its record is already there; return its row for the sweeper.
+
+    A crash is recorded as a `failed` record with its error (retried by the next replicate)
+    and the sweep carries on, unless sweep.fail_fast is set.
+    """
     if cfg.get("launched_by") != "claim_sweeper":
         raise RuntimeError(
             "runs are launched by the claim sweeper, which applies the arm's overrides: "
@@ -55,11 +82,45 @@ def run(cfg: DictConfig) -> dict:
     cached = rec is not None
     if rec is None:
         if path.exists():
-            log.warning("%s: stale or unreadable record, running again", path)
-        rec = execute(cfg, config, chash)
+            log.warning("%s: stale, failed or unreadable record, running again", path)
+        try:
+            rec = execute(cfg, config, chash)
+        except Exception as err:
+            rec = failed(cfg, config, chash, err)
+            records.write(rec, path)
+            log.error("%s failed: %s", cfg.run_id, rec.error.splitlines()[0])
+            if cfg.sweep.fail_fast:
+                raise
+            return records.frame_row(rec) | {"run_id": cfg.run_id, "cached": False}
         records.write(rec, path)
     log.info("%s %s %s", cfg.run_id, rec.status, "(cached)" if cached else "")
     return records.frame_row(rec) | {"run_id": cfg.run_id, "cached": cached}
+
+
+def failed(cfg: DictConfig, config: dict, chash: str, err: Exception) -> records.RunRecord:
+    where = "".join(traceback.format_exception(err)[-3:-1]).strip()
+    tail = f"{type(err).__name__}: {' '.join(str(err).split())}\n{where}"
+    return records.RunRecord(
+        claim_id=cfg.claim_id,
+        protocol=cfg.protocol,
+        arm=cfg.arm,
+        seed=int(cfg.seed),
+        stage=cfg.stage,
+        trial=cfg.trial,
+        status="failed",
+        metrics={},
+        curve=[],
+        extras={},
+        config=config,
+        config_hash=chash,
+        overrides=_overrides(),
+        accounting={},
+        timing={},
+        energy={},
+        environment=provenance.environment(cfg.device),
+        error=tail,
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    )
 
 
 def _overrides() -> list[str]:
@@ -71,6 +132,7 @@ def _overrides() -> list[str]:
 
 def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(bool(cfg.deterministic))
     seed = int(cfg.seed)
     task = build(cfg.task)
     splits = task.load(seed)
@@ -110,16 +172,15 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
         "examples_seen": result.steps_done * batch_size,
         "flops_note": accounting.FLOPS_NOTE,
     }
-    metrics = evaluate_splits(model, splits, task.evaluate)
-    metrics["test_ceiling"] = splits.test_ceiling()
-    if result.train_losses:
-        metrics["train_loss_last50"] = float(np.mean(result.train_losses[-50:]))
-    extras = {}
-    if hasattr(model, "diagnostics"):
-        for k, v in model.diagnostics(splits.test[0]).items():
-            (extras if isinstance(v, list) else metrics)[k] = v
-    if result.status == "diverged":
-        metrics = {}  # a diverged run has no final metrics; the spec decides how it counts
+    metrics, extras = {}, {}
+    if result.status == "complete":  # a diverged run has no final metrics to report
+        metrics = evaluate_splits(model, splits, task.evaluate)
+        metrics["test_ceiling"] = splits.test_ceiling()
+        if result.train_losses:
+            metrics["train_loss_last50"] = float(np.mean(result.train_losses[-50:]))
+        if hasattr(model, "diagnostics"):
+            for k, v in model.diagnostics(splits.test[0]).items():
+                (extras if isinstance(v, list) else metrics)[k] = v
     return records.RunRecord(
         claim_id=cfg.claim_id,
         protocol=cfg.protocol,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from replication import records
-from replication.analysis import evaluate_protocol
+from replication.analysis import ProtocolResult, design, evaluate_protocol
 from replication.claims import Claim, ClaimError
 from replication.metrics import METRICS
 from replication.records import run_id
@@ -148,7 +148,22 @@ def select_tuned(trials: pd.DataFrame, metric: str) -> dict[str, str]:
 Launch = Callable[[list[Job]], list[dict]]
 
 
-def run_claim(claim: Claim, budget: Budget, launch: Launch) -> dict[str, dict[str, str]]:
+def planned_runs(claim: Claim, budget: Budget) -> int:
+    """Upper bound on a claim's runs: every tuning trial and every look up to n_max."""
+    total = 0
+    for name, proto in claim.protocols.items():
+        if proto.tuning is not None:
+            total += len(tune_jobs(claim, name, budget))
+        total += len(proto.arms) * design(proto, budget.max_seeds).n_max
+    return total
+
+
+def run_claim(
+    claim: Claim,
+    budget: Budget,
+    launch: Launch,
+    on_look: Callable[[ProtocolResult], None] | None = None,
+) -> dict[str, dict[str, str]]:
     """Launch a claim's runs: tuning grids first, then evaluation seeds look by look.
 
     `launch` runs jobs and returns one records.frame_row() per job. After each batch every
@@ -166,6 +181,7 @@ def run_claim(claim: Claim, budget: Budget, launch: Launch) -> dict[str, dict[st
             trials = records.to_frame([r for r in rows if r["protocol"] == name])
             choices[name] = select_tuned(trials[trials["stage"] == "tune"], proto.tuning.metric)
     launched = dict.fromkeys(claim.protocols, 0)
+    reported: dict[str, int] = {}
     while True:
         batch = []
         for name, proto in claim.protocols.items():
@@ -175,6 +191,9 @@ def run_claim(claim: Claim, budget: Budget, launch: Launch) -> dict[str, dict[st
                 name,
                 budget.max_seeds,
             )
+            if on_look is not None and res.n_used > reported.get(name, 0):
+                on_look(res)
+                reported[name] = res.n_used
             if res.finished:
                 continue
             if launched[name] >= res.next_look:

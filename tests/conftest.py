@@ -2,6 +2,8 @@
 
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,33 @@ def write_claim(tmp_path):
         return path
 
     return _write
+
+
+def make(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`make` as a user runs it, with this interpreter's venv."""
+    return subprocess.run(
+        ["make", f"PY={sys.executable}", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def snapshot(folder: Path, skip: tuple[str, ...] = ()) -> dict:
+    """Relative path -> bytes of every file below folder (names in `skip` left out)."""
+    return {
+        p.relative_to(folder): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in skip
+    }
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    """One uninterrupted `make replicate CLAIM=h-ee-18 BUDGET=smoke`, shared by the tests."""
+    out = tmp_path_factory.mktemp("smoke")
+    args = f"ARGS=paths.runs={out / 'runs'} paths.reports={out / 'reports'}"
+    res = make("replicate", "CLAIM=h-ee-18", "BUDGET=smoke", args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return out, args

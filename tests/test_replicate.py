@@ -3,29 +3,7 @@
 import subprocess
 import sys
 
-import pytest
-from conftest import REPO
-
-
-def sh(*cmd: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
-
-
-def make(*args: str) -> subprocess.CompletedProcess:
-    return sh("make", f"PY={sys.executable}", *args)
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    out = tmp_path_factory.mktemp("smoke")
-    args = f"ARGS=paths.runs={out / 'runs'} paths.reports={out / 'reports'}"
-    first = make("replicate", "CLAIM=h-ee-18", "BUDGET=smoke", args)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    return out, args
-
-
-def snapshot(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+from conftest import REPO, make, snapshot
 
 
 def test_smoke_replicate_writes_records_and_a_report(smoke):
@@ -41,9 +19,12 @@ def test_smoke_replicate_writes_records_and_a_report(smoke):
         "## Parity receipt",
         "## Provenance",
         '## Secondary claim: "expert entropy 0.99 (no collapse)"',
+        "## Compute",
+        "## Secondary statistics (reported, never decisive)",
     ]:
         assert heading in report
     assert (out / "reports" / "h-ee-18" / "per_seed.png").stat().st_size > 1000
+    assert "wall s (sum)" in (out / "reports" / "h-ee-18" / "cost.md").read_text()
     index = (out / "reports" / "README.md").read_text()
     assert "[h-ee-18](h-ee-18.md)" in index
 
@@ -52,6 +33,7 @@ def test_second_run_trains_nothing_and_report_is_byte_identical(smoke):
     out, args = smoke
     runs_before = snapshot(out / "runs")
     reports_before = snapshot(out / "reports")
+    assert len(runs_before) == 34
     again = make("replicate", "CLAIM=h-ee-18", "BUDGET=smoke", args)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("(cached)") == 34
@@ -69,7 +51,13 @@ def test_unknown_claim_fails_loudly(tmp_path):
 
 
 def test_a_bare_hydra_run_does_not_run_defaults(tmp_path):
-    res = sh(sys.executable, "-m", "replication.run", f"paths.runs={tmp_path}")
+    res = subprocess.run(
+        [sys.executable, "-m", "replication.run", f"paths.runs={tmp_path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode != 0
     assert "Missing mandatory value" in res.stdout + res.stderr
     assert not any(tmp_path.iterdir())

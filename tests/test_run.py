@@ -9,7 +9,7 @@ from omegaconf import open_dict
 
 from replication import CONF_DIR, records
 from replication.claims import load_claim
-from replication.run import build, execute, job_config, record_path, run
+from replication.run import allowed_targets, build, execute, job_config, record_path, run
 from replication.sweep import Budget, eval_jobs
 
 CLAIM = load_claim(CLAIMS / "h-ee-18.yaml")
@@ -64,10 +64,49 @@ def test_changed_config_or_corrupt_record_runs_again(tmp_path):
         cfg.train.steps = 6
     assert not run(cfg)["cached"]  # different config hash
     path.write_text(path.read_text()[:100])  # a torn write
-    with pytest.raises(records.RecordError, match=str(path)):
-        records.load(tmp_path, "h-ee-18")
+    good, bad = records.load(tmp_path, "h-ee-18")
+    assert good == [] and len(bad) == 1 and str(path) in bad[0]
     assert not run(cfg)["cached"]
     assert json.loads(path.read_text())["accounting"]["steps"] == 6
+
+
+def test_edited_record_fails_its_checksum(tmp_path):
+    cfg = job_cfg(tmp_path, steps=5)
+    run(cfg)
+    path = record_path(cfg)
+    data = json.loads(path.read_text())
+    data["metrics"]["test_accuracy"] = 0.99  # valid JSON, valid schema, forged number
+    path.write_text(json.dumps(data))
+    with pytest.raises(records.RecordError, match="checksum mismatch"):
+        records.read(path)
+    assert not run(cfg)["cached"]  # never read as a result: run again
+    assert records.read(path).metrics["test_accuracy"] != 0.99
+
+
+def test_diverged_run_is_recorded_with_its_step(tmp_path):
+    cfg = job_cfg(tmp_path, steps=30)
+    with open_dict(cfg):
+        cfg.optim.lr = 1e12
+    row = run(cfg)
+    rec = records.read(record_path(cfg))
+    assert rec.status == "diverged" == row["status"]
+    assert 1 <= rec.diverged_at <= 30 and rec.metrics == {}
+    assert run(cfg)["cached"]  # a diverged run is final: reused, not re-run
+
+
+def test_crashed_run_is_recorded_and_the_sweep_carries_on(tmp_path):
+    cfg = job_cfg(tmp_path, steps=5)
+    with open_dict(cfg):
+        cfg.task.split = "bogus"  # composes, then fails inside the run
+    row = run(cfg)
+    rec = records.read(record_path(cfg))
+    assert row["status"] == rec.status == "failed"
+    assert "task.split must be stratified or class_ordered" in rec.error
+    assert not run(cfg)["cached"]  # failed runs are retried
+    with open_dict(cfg):
+        cfg.sweep.fail_fast = True
+    with pytest.raises(Exception, match=r"task\.split"):
+        run(cfg)
 
 
 def test_jobs_not_planned_by_the_sweeper_are_refused(tmp_path):
@@ -78,9 +117,15 @@ def test_jobs_not_planned_by_the_sweeper_are_refused(tmp_path):
         run(cfg)
 
 
-def test_only_package_targets_are_built(tmp_path):
+def test_only_allowed_targets_are_built(tmp_path):
     cfg = job_cfg(tmp_path)
     with open_dict(cfg):
         cfg.model._target_ = "os.system"
     with pytest.raises(ValueError, match=r"refusing to instantiate 'os\.system'"):
         build(cfg.model)
+    cfg = job_cfg(tmp_path)
+    with open_dict(cfg):  # nested targets are checked too
+        cfg.model.router = {"_target_": "replication.run.run"}
+    with pytest.raises(ValueError, match=r"replication\.run\.run"):
+        build(cfg.model)
+    assert "replication.models.moe.MoEClassifier" in allowed_targets()

@@ -6,6 +6,7 @@ Usage: python -m replication.run -m claim_id=h-ee-18 [budget=smoke] [hydra/launc
 """
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from replication.claims import find_claim
-from replication.sweep import IDENTITY_KEYS, Budget, Job, check_composes, run_claim
+from replication.progress import Progress, enabled
+from replication.sweep import IDENTITY_KEYS, Budget, Job, check_composes, planned_runs, run_claim
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +59,27 @@ class ClaimSweeper(Sweeper):
         loader = self.hydra_context.config_loader
         check_composes(claim, lambda ovs: loader.load_sweep_config(self.config, list(ovs)), extra)
         done: list[dict] = []
+        progress = Progress(
+            claim.id, planned_runs(claim, budget), enabled(str(self.config.sweep.progress))
+        )
 
         def launch(jobs: list[Job]) -> list[dict]:
-            batch = [job.overrides(extra) for job in jobs]
-            log.info("%s: launching %d runs", claim.id, len(batch))
-            returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
-            self.job_idx += len(batch)
-            out = [r.return_value for r in returns]  # re-raises a failed job's exception
+            log.info("%s: launching %d runs", claim.id, len(jobs))
+            # with progress on, launch in ~10 chunks so there is something to report
+            size = max(4, math.ceil(len(jobs) / 10)) if progress.show else len(jobs)
+            if self.config.sweep.max_batch:
+                size = min(size, int(self.config.sweep.max_batch))
+            out = []
+            for i in range(0, len(jobs), size):
+                batch = [job.overrides(extra) for job in jobs[i : i + size]]
+                returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+                self.job_idx += len(batch)
+                out += [r.return_value for r in returns]  # re-raises a job's exception
+                progress.runs(len(batch))
             done.extend(out)
             return out
 
-        choices = run_claim(claim, budget, launch)
+        choices = run_claim(claim, budget, launch, on_look=progress.look)
         for protocol, chosen in choices.items():
             log.info("%s/%s tuned: %s", claim.id, protocol, chosen)
         return done

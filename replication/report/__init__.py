@@ -32,7 +32,7 @@ def render(res: ClaimResults, fig_dir: Path, rel: str) -> str:
         sections.checks(res),
         sections.faithful_table(res),
         sections.tuning(res),
-        sections.cost(res),
+        sections.compute(res, rel),
         sections.provenance(res),
     ]
     return "\n".join(line for part in parts for line in part).rstrip() + "\n"
@@ -42,22 +42,33 @@ def write_report(
     claim_id: str, claims_dir: Path, runs_dir: Path, reports_dir: Path, max_seeds: int | None = None
 ) -> Path:
     claim = find_claim(claim_id, claims_dir)
-    res = analyse(claim, records.load(runs_dir, claim_id), max_seeds)
+    runs, problems = records.load(runs_dir, claim_id)
+    res = analyse(claim, runs, max_seeds, problems)
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / f"{claim_id}.md"
     path.write_text(render(res, reports_dir / claim_id, claim_id))
-    write_index(claims_dir, runs_dir, reports_dir, max_seeds)
+    if runs:
+        (reports_dir / claim_id / "cost.md").write_text(sections.cost(res))
+    write_index(claims_dir, runs_dir, reports_dir, max_seeds, known={claim_id: res})
     return path
 
 
 def write_index(
-    claims_dir: Path, runs_dir: Path, reports_dir: Path, max_seeds: int | None = None
+    claims_dir: Path,
+    runs_dir: Path,
+    reports_dir: Path,
+    max_seeds: int | None = None,
+    known: dict[str, ClaimResults] | None = None,
 ) -> Path:
-    """One row per claim; BH (q = 0.05) over the claims' headline confirmation p-values."""
-    results = [
-        analyse(find_claim(p.stem, claims_dir), records.load(runs_dir, p.stem), max_seeds)
-        for p in sorted(Path(claims_dir).glob("*.yaml"))
-    ]
+    """One row per claim; BH (q = 0.05) over the claims' headline confirmation p-values.
+    `known` holds results already computed (by write_report), so they are not redone."""
+    results = []
+    for p in sorted(Path(claims_dir).glob("*.yaml")):
+        if p.stem in (known or {}):
+            results.append(known[p.stem])
+            continue
+        runs, problems = records.load(runs_dir, p.stem)
+        results.append(analyse(find_claim(p.stem, claims_dir), runs, max_seeds, problems))
     heads = [r.headline for r in results]
     qs = benjamini_hochberg([h.p_confirm if h is not None else float("nan") for h in heads])
     rows = []

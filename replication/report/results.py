@@ -22,6 +22,7 @@ class ClaimResults:
     df: pd.DataFrame
     protocols: dict[str, ProtocolResult]  # only protocols with records
     tuned: dict[str, dict[str, str]]  # protocol -> arm -> chosen trial
+    problems: list[str]  # records that failed their checks (left out, re-run by replicate)
 
     @property
     def headline(self) -> Result | None:
@@ -50,9 +51,14 @@ class ClaimResults:
 
 
 def analyse(
-    claim: Claim, runs: list[records.RunRecord], max_seeds: int | None = None
+    claim: Claim,
+    runs: list[records.RunRecord],
+    max_seeds: int | None = None,
+    problems: list[str] | None = None,
 ) -> ClaimResults:
     df = records.to_frame(runs)
+    named = [m for m in _claim_metrics(claim) if m not in df]
+    df = df.reindex(columns=[*df.columns, *named])  # e.g. every run failed: columns stay
     present = set(df["protocol"]) if len(df) else set()
     protocols = {
         name: res for name, res in evaluate_claim(df, claim, max_seeds).items() if name in present
@@ -62,4 +68,14 @@ def analyse(
         trials = df[(df["protocol"] == name) & (df["stage"] == "tune")] if len(df) else df
         if proto.tuning is not None and len(trials):
             tuned[name] = select_tuned(trials, proto.tuning.metric)
-    return ClaimResults(claim, runs, df, protocols, tuned)
+    return ClaimResults(claim, runs, df, protocols, tuned, problems or [])
+
+
+def _claim_metrics(claim: Claim) -> list[str]:
+    """Every metric the claim's effects, checks and tuning name."""
+    names = []
+    for e in claim.effects:
+        names += [e.metric] + [p.metric for p in e.parts] + [o.metric for o in e.objectives]
+    names += [c.metric for c in claim.checks]
+    names += [p.tuning.metric for p in claim.protocols.values() if p.tuning is not None]
+    return [n for n in dict.fromkeys(names) if n]

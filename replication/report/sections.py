@@ -175,7 +175,8 @@ def looks(res: ClaimResults) -> list[str]:
             continue
         arms = len(proto.arms)
         used_runs, fixed_runs = p.n_used * arms, d.n_max * arms
-        per_run = res.used(name)["time_wall_s"].mean()
+        used = res.used(name)
+        flops_per_run = (used["acct_flops_per_example_train"] * used["acct_examples_seen"]).mean()
         out += [
             f"## Seeds and looks ({name})",
             "",
@@ -199,22 +200,21 @@ def looks(res: ClaimResults) -> list[str]:
         saved = fixed_runs - used_runs
         out += [
             f"Seeds used: {p.n_used} of {d.n_max} ({used_runs} evaluation runs instead of "
-            f"{fixed_runs} for a fixed n_max design; {saved} runs saved, about "
-            f"{saved * per_run:.0f} s of training at {per_run:.2f} s per run).",
+            f"{fixed_runs} for a fixed n_max design: {saved} runs and about "
+            f"{saved * flops_per_run:.3g} training FLOPs saved).",
             "",
         ]
-        proj = []
-        for ename, r in p.results.items():
-            if r.ci is not None:
-                proj.append(
-                    [
-                        f"`{ename}`",
-                        r.look,
-                        _n(r.n_confirm),
-                        _n(r.n_refute),
-                        fmt.diff(r.shown(r.mde), r.spec),
-                    ]
-                )
+        proj = [
+            [
+                f"`{ename}`",
+                r.look,
+                _n(r.n_confirm),
+                _n(r.n_refute),
+                fmt.diff(r.shown(r.mde), r.spec),
+            ]
+            for ename, r in p.results.items()
+            if r.ci is not None
+        ]
         if proj:
             out += [
                 "Power projection at the deciding look (seeds needed to confirm / refute at "
@@ -493,7 +493,7 @@ def parity(res: ClaimResults) -> list[str]:
         "",
         "What each arm of each protocol actually used, from its run records. Matched arms "
         "should agree on parameters, FLOPs, steps, examples, seeds and tuning budget "
-        f"(rules: {_rules(res)}).",
+        f"(rules: {_rules(res)}; diverged runs count as {res.claim.on_diverged.value}).",
         "",
     ]
     rows = []
@@ -506,21 +506,24 @@ def parity(res: ClaimResults) -> list[str]:
         for arm in proto.arms:
             a = sub[sub["arm"] == arm] if len(sub) else sub
             if not len(a):
-                rows.append([proto_name, arm] + ["not run"] * 9)
+                rows.append([proto_name, arm] + ["not run"] * 10)
                 continue
+            ok = a[a["status"] != "failed"]  # diverged runs ran: their accounting is real
+            count = a["status"].value_counts()
             rows.append(
                 [
                     proto_name,
                     arm,
-                    _one(a["acct_params_total"]),
-                    _one(a["acct_params_trained"]),
-                    _one(a["acct_flops_per_example_forward"]),
-                    _one(a["acct_flops_per_example_train"]),
-                    _one(a["acct_steps"]),
-                    _one(a["acct_examples_seen"]),
-                    f"{(a['status'] == 'complete').sum()} of {len(a)}",
+                    _one(ok["acct_params_total"]),
+                    _one(ok["acct_params_trained"]),
+                    _one(ok["acct_flops_per_example_forward"]),
+                    _one(ok["acct_flops_per_example_train"]),
+                    _one(ok["acct_steps"]),
+                    _one(ok["acct_examples_seen"]),
+                    count.get("complete", 0),
+                    count.get("diverged", 0),
+                    count.get("failed", 0),
                     _tuning(res, proto_name, arm),
-                    f"{a['time_wall_s'].mean():.2f} / {a['time_cpu_s'].mean():.2f}",
                 ]
             )
     out += fmt.table(
@@ -533,14 +536,27 @@ def parity(res: ClaimResults) -> list[str]:
             "FLOPs/example train step",
             "steps",
             "examples seen",
-            "runs complete",
+            "complete",
+            "diverged",
+            "failed",
             "tuning",
-            "wall / CPU s per run",
         ],
         rows,
     )
-    note = res.runs[0].accounting.get("flops_note", "") if res.runs else ""
-    return [*out, "", f"FLOPs: {note}. Time is the training loop only.", ""]
+    note = next((r.accounting["flops_note"] for r in res.runs if "flops_note" in r.accounting), "")
+    out += [
+        "",
+        f"FLOPs: {note}. Counts cover every recorded evaluation run; failed runs are "
+        "retried by the next `make replicate`.",
+    ]
+    for failed in [r for r in res.runs if r.status == "failed"]:
+        out.append(
+            f"- failed: `{failed.protocol}/{failed.arm}/seed={failed.seed}`: "
+            f"{(failed.error or '').splitlines()[0]}"
+        )
+    for problem in res.problems:
+        out.append(f"- left out (failed its checks; `make replicate` runs it again): {problem}")
+    return [*out, ""]
 
 
 def _rules(res: ClaimResults) -> str:
@@ -698,63 +714,101 @@ def tuning(res: ClaimResults) -> list[str]:
     return out
 
 
-def cost(res: ClaimResults) -> list[str]:
-    """Training time and energy of the runs the verdicts rest on (tuning included)."""
-    df = res.df
-    if not len(df):
-        return []
+def used_runs(res: ClaimResults) -> pd.DataFrame:
+    """The runs the verdicts rest on: tuning runs and the evaluation seeds the looks used."""
     parts = []
     for name in res.protocols:
         seeds = set(res.claim.protocols[name].seeds[: res.protocols[name].n_used])
-        mine = df[df["protocol"] == name]
+        mine = res.df[res.df["protocol"] == name]
         parts.append(mine[(mine["stage"] == "tune") | mine["seed"].isin(seeds)])
-    used = pd.concat(parts) if parts else df.iloc[:0]
-    rows = [
-        [
-            proto,
-            stage,
-            len(g),
-            f"{g['time_wall_s'].sum():.1f}",
-            f"{g['time_cpu_s'].sum():.1f}",
-            f"{g['energy_j'].sum():.0f}",
-        ]
-        for (proto, stage), g in used.groupby(["protocol", "stage"], sort=True)
-    ]
-    rows.append(
-        [
-            "all",
-            "",
-            len(used),
-            f"{used['time_wall_s'].sum():.1f}",
-            f"{used['time_cpu_s'].sum():.1f}",
-            f"{used['energy_j'].sum():.0f}",
-        ]
-    )
-    method = res.runs[0].energy.get("method", "")
+    return pd.concat(parts) if parts else res.df.iloc[:0]
+
+
+def compute(res: ClaimResults, rel: str) -> list[str]:
+    """Deterministic compute (runs, steps, FLOPs); measured time and energy, which vary from
+    one execution to the next, are in a separate file so this report is reproducible."""
+    if not len(res.df):
+        return []
+    used = used_runs(res)
+    flops = used["acct_flops_per_example_train"] * used["acct_examples_seen"]
+    rows = []
+    for (proto, stage), g in used.assign(_flops=flops).groupby(["protocol", "stage"], sort=True):
+        rows.append(
+            [proto, stage, len(g), f"{g['acct_steps'].sum():,.0f}", f"{g['_flops'].sum():.3g}"]
+        )
+    rows.append(["all", "", len(used), f"{used['acct_steps'].sum():,.0f}", f"{flops.sum():.3g}"])
     out = [
-        "## What the audit cost",
+        "## Compute",
         "",
-        *fmt.table(
-            [
-                "protocol",
-                "stage",
-                "runs",
-                "train wall s (sum)",
-                "train CPU s (sum)",
-                "energy J (sum)",
-            ],
-            rows,
-        ),
+        *fmt.table(["protocol", "stage", "runs", "training steps", "training FLOPs"], rows),
         "",
-        f"Energy: {method}. Sums cover the training loops of the runs the verdicts use "
-        "(not process start-up).",
+        f"Runs the verdicts use (tuning included). Measured wall time, CPU time and energy "
+        f"are in [{rel}/cost.md]({rel}/cost.md): they differ between executions, so they "
+        "are kept out of this report, which is a function of the records' results alone.",
     ]
-    extra = len(df) - len(used)
+    extra = len(res.df) - len(used)
     if extra:
         out.append(
             f"{extra} further record(s) exist for seeds beyond the last look; they are not used."
         )
     return [*out, ""]
+
+
+def cost(res: ClaimResults) -> str:
+    """reports/<claim>/cost.md: measured time and energy of the runs the verdicts use."""
+    used = used_runs(res)
+    rows = [
+        [
+            proto,
+            stage,
+            arm,
+            len(g),
+            f"{g['time_wall_s'].sum():.1f}",
+            f"{g['time_cpu_s'].sum():.1f}",
+            f"{g['time_wall_s'].mean():.2f}",
+            f"{g['energy_j'].sum():.0f}",
+        ]
+        for (proto, stage, arm), g in used.groupby(["protocol", "stage", "arm"], sort=True)
+    ]
+    rows.append(
+        [
+            "all",
+            "",
+            "",
+            len(used),
+            f"{used['time_wall_s'].sum():.1f}",
+            f"{used['time_cpu_s'].sum():.1f}",
+            f"{used['time_wall_s'].mean():.2f}",
+            f"{used['energy_j'].sum():.0f}",
+        ]
+    )
+    method = next((r.energy["method"] for r in res.runs if r.energy.get("method")), "n/a")
+    devices = sorted({r.environment.get("device_name", "?") for r in res.runs})
+    lines = [
+        f"# {res.claim.id}: measured cost",
+        "",
+        "Training-loop time and energy of the runs the verdicts use, as measured when each "
+        f"run executed (on {', '.join(devices)}). These numbers change from one execution "
+        "to the next; the verdict report does not depend on them.",
+        "",
+        *fmt.table(
+            [
+                "protocol",
+                "stage",
+                "arm",
+                "runs",
+                "wall s (sum)",
+                "CPU s (sum)",
+                "wall s per run",
+                "energy J (sum)",
+            ],
+            rows,
+        ),
+        "",
+        f"Energy: {method}.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def provenance(res: ClaimResults) -> list[str]:
