@@ -204,10 +204,14 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     )
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict:
     return run(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    # Enter through the importable module, not __main__, so that launchers which pickle the
+    # task function (joblib, submitit) send a reference to replication.run.main.
+    from replication import run as module
+
+    module.main()
