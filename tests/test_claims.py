@@ -184,3 +184,39 @@ def test_parity_rules(write_claim, claim_dict):
     claim_dict["parity"] = {}
     claim_dict["effects"][0]["parity_exempt"] = ["parameters"]
     _expect(write_claim, claim_dict, "effects[0].parity_exempt", "unknown parity rule")
+
+
+def test_a_protocol_needs_a_baseline_arm(write_claim, claim_dict):
+    claim_dict["protocols"]["faithful"]["arms"] = {"egyptian": ["model/router=egyptian"]}
+    _expect(write_claim, claim_dict, "protocols.faithful.arms", "at least two arms")
+
+
+def test_every_protocol_runs_the_headline_comparison(write_claim, claim_dict):
+    del claim_dict["protocols"]["faithful"]["arms"]["equal"]
+    _expect(write_claim, claim_dict, "protocols.faithful.arms", "headline effect's baseline")
+
+
+def test_duplicate_claim_ids_are_refused(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        shutil.copy(CLAIMS / "h-ee-18.yaml", tmp_path / d / "h-ee-18.yaml")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "replication",
+            "validate",
+            str(tmp_path / "a" / "h-ee-18.yaml"),
+            str(tmp_path / "b" / "h-ee-18.yaml"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2 and "duplicate claim id" in res.stderr
