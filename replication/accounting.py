@@ -8,10 +8,12 @@ as zero. Reports say so next to the number.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+
+from replication.models.activations import OPS_PER_ELEMENT, Activation
 
 FLOPS_NOTE = "torch.utils.flop_counter: matrix products only; elementwise ops count as 0"
 
@@ -25,19 +27,36 @@ def count_trained_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.grad is not None)
 
 
-def count_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
-    """FLOPs per example of a forward pass and of a training step (forward + backward).
+def count_flops(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> dict:
+    """FLOPs per example of a forward pass and of a training step (forward + backward), and
+    the activation's elementwise work per example (elements x the authors' ops per element).
 
     Works on a copy under a forked RNG so counting cannot change the run it describes.
     """
     probe = copy.deepcopy(model)
+    elements = []
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: elements.append((m.name, o.numel())))
+        for m in probe.modules()
+        if isinstance(m, Activation)
+    ]
     with torch.random.fork_rng(devices=[]):
         with FlopCounterMode(display=False) as fwd, torch.no_grad():
             probe(x)
+        for h in hooks:
+            h.remove()
         with FlopCounterMode(display=False) as step:
-            F.cross_entropy(probe(x), y).backward()
+            loss(probe(x), y).backward()
     n = len(x)
+    act_ops = sum(OPS_PER_ELEMENT.get(name, 0) * count for name, count in elements)
     return {
         "flops_per_example_forward": fwd.get_total_flops() / n,
         "flops_per_example_train": step.get_total_flops() / n,
+        "act_elements_per_example": sum(c for _, c in elements) / n,
+        "act_ops_per_example": act_ops / n,
     }

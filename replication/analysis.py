@@ -10,6 +10,7 @@ the report calls it to show the verdicts, so the two never disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -71,9 +72,10 @@ class Design:
         return 1 - self.alpha_look
 
 
-def design(proto: Protocol, max_seeds: int | None = None) -> Design:
+def design(proto: Protocol, max_seeds: int | None = None, families: int = 1) -> Design:
     """The protocol's looks (one look at every seed when it has no sequential block), capped
-    by a budget's max_seeds."""
+    by a budget's max_seeds. A claim with several audit protocols splits alpha evenly over
+    them (`families`), so the claim's overall error rate stays at alpha."""
     if proto.sequential is None:
         looks, alpha, power = [len(proto.seeds)], 0.05, 0.8
     else:
@@ -81,7 +83,35 @@ def design(proto: Protocol, max_seeds: int | None = None) -> Design:
         looks, alpha, power = list(s.looks), s.alpha, s.power
     if max_seeds is not None:
         looks = sorted({min(n, max_seeds) for n in looks})
-    return Design(looks, alpha, power)
+    return Design(looks, alpha / families, power)
+
+
+def audit_protocols(claim: Claim) -> list[str]:
+    return [n for n in claim.protocols if n != "faithful"]
+
+
+def protocol_effects(claim: Claim, protocol: str) -> list[Effect]:
+    """The effects judged in a protocol: their own audit protocol's, or, in the faithful
+    protocol, every effect whose arms it runs (to show the authors' own protocol's answer)."""
+    proto = claim.protocols[protocol]
+    if protocol == "faithful":
+        found = [e for e in claim.effects if effect_arms(e, proto) is not None]
+    else:
+        found = [e for e in claim.effects if e.protocol == protocol]
+    return [measured_as(e, proto) for e in found]
+
+
+def measured_as(e: Effect, proto: Protocol) -> Effect:
+    """The effect with its metrics as this protocol measures them (protocol.metrics)."""
+    if not proto.metrics:
+        return e
+    m = proto.metrics
+    return dataclasses.replace(
+        e,
+        metric=m.get(e.metric, e.metric),
+        parts=[dataclasses.replace(p, metric=m.get(p.metric, p.metric)) for p in e.parts],
+        objectives=[dataclasses.replace(o, metric=m.get(o.metric, o.metric)) for o in e.objectives],
+    )
 
 
 @dataclass
@@ -171,6 +201,15 @@ def judge_pairs(
             "cohens_dz": cohens_dz(diffs),
         }
     return r
+
+
+def _single_difference(pairs: pd.DataFrame, c: Comparison) -> float:
+    """The difference of a lone pair (authors' single-seed protocols), for display."""
+    try:
+        d = differences(pairs, c.scale, c.direction)
+    except ValueError:
+        return math.nan
+    return float(d.mean()) if len(d) else math.nan
 
 
 def _superiority(r: Result, d: np.ndarray, pairs: pd.DataFrame, des: Design) -> None:
@@ -318,14 +357,20 @@ def evaluate_frontier(
         e.name, e, decision, n=min((r["n"] for r in rows), default=0), frontier=pd.DataFrame(rows)
     )
     r.secondary = {"front": front, "scalar": best, "point_front": point_front(df, arms, objs)}
+    r.n_confirm = r.n_refute = math.nan  # no projection for frontiers: never stopped as futile
     return r
 
 
 def _paired_ci(
     df: pd.DataFrame, c: Comparison, key: tuple[str, ...], d: Design
 ) -> tuple[Interval, float, int]:
+    """CI of the paired difference; an empty interval when it cannot be formed (a zero on a
+    log scale), which the frontier rules read as unresolved."""
     pairs = paired_table(df, c.metric, c.treatment, c.baseline)
-    diffs = differences(pairs, c.scale, c.direction)
+    try:
+        diffs = differences(pairs, c.scale, c.direction)
+    except ValueError:
+        return Interval(math.nan, math.nan, "none", d.level), math.nan, len(pairs)
     ci = confidence_interval(diffs, rng=rng_for(*key), level=d.level)
     return ci, float(diffs.mean()) if len(diffs) else math.nan, len(diffs)
 
@@ -415,11 +460,12 @@ def evaluate_protocol(
 ) -> ProtocolResult:
     """Replay the protocol's looks over its records (see the module docstring)."""
     proto = claim.protocols[protocol]
-    d = design(proto, max_seeds)
+    families = 1 if protocol == "faithful" else len(audit_protocols(claim))
+    d = design(proto, max_seeds, families)
     sub_all = df[df["protocol"] == protocol] if len(df) else df
     if claim.on_diverged is OnDiverged.worst:
         sub_all = worst_for_diverged(sub_all)
-    effects = [e for e in claim.effects if effect_arms(e, proto) is not None]
+    effects = protocol_effects(claim, protocol)
     recorded = _complete_prefix(sub_all, proto)
     frozen: dict[str, Result] = {}
     current: dict[str, Result] = {}

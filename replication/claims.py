@@ -27,8 +27,9 @@ from omegaconf.errors import OmegaConfBaseException
 from replication import CONF_DIR
 from replication.metrics import METRICS
 
-PROTOCOLS = ("faithful", "audit")
+PROTOCOLS = ("faithful", "audit")  # required; more audits may be named audit_<what>
 VERDICT_PROTOCOL = "audit"
+DEVICES = ("cpu", "cuda")
 PARITY_RULES = ("params", "flops", "steps", "examples", "tuning")
 MAX_SEEDS = 30  # the sequential design's largest n_max
 
@@ -124,6 +125,7 @@ class Effect(Comparison):
     optimal: Optimality = Optimality.front
     parity_exempt: list[str] = field(default_factory=list)  # parity rules the claim is about
     authors: AuthorsFigure | None = None
+    protocol: str = VERDICT_PROTOCOL  # the audit protocol whose runs give this effect's verdict
 
 
 @dataclass
@@ -134,6 +136,7 @@ class Tuning:
     values: list[float] = MISSING
     seeds: list[int] = MISSING
     metric: str = MISSING
+    arms: list[str] = field(default_factory=list)  # arms that search (default: every arm)
 
 
 @dataclass
@@ -162,6 +165,10 @@ class Protocol:
     seeds: list[int] = MISSING  # seed i gives every arm the same data, split and init
     tuning: Tuning | None = None
     sequential: Sequential | None = None  # None: one look at all seeds, alpha 0.05
+    metrics: dict[str, str] = field(default_factory=dict)  # effect metric -> this protocol's
+    # measure of it, e.g. {test_loss: train_loss_tail}: the authors' metric in the faithful run
+    device: str = "cpu"  # cpu | cuda: the budget profile run on a machine with it runs this
+    exclusive: bool = False  # one run at a time (timings: no other run shares the machine)
     deviations: list[str] = field(default_factory=list)  # known flaws kept (faithful) or fixed
     reference: Reference | None = None
 
@@ -375,20 +382,19 @@ def _check(claim: Claim, path: Path) -> None:
         _check_protocol(name, proto, fail)
     if not claim.effects:
         fail("effects", "a claim needs at least one effect")
-    arms = claim.protocols[VERDICT_PROTOCOL].arms
     for i, eff in enumerate(claim.effects):
-        _check_effect(f"effects[{i}]", eff, arms, fail)
+        if eff.protocol not in claim.protocols or eff.protocol == "faithful":
+            fail(
+                f"effects[{i}].protocol",
+                f"'{eff.protocol}' is not an audit protocol of this "
+                f"claim ({[p for p in claim.protocols if p != 'faithful']})",
+            )
+        _check_effect(f"effects[{i}]", eff, claim.protocols[eff.protocol].arms, fail)
     head = claim.effects[0]
-    if head.kind is not Kind.frontier:
-        for name, proto in claim.protocols.items():
-            for role in ("treatment", "baseline"):
-                arm = getattr(head, role)
-                if arm is not None and arm not in proto.arms:
-                    fail(
-                        f"protocols.{name}.arms",
-                        f"the headline effect's {role} '{arm}' has no "
-                        "arm here: every protocol must run the headline comparison",
-                    )
+    if head.protocol != VERDICT_PROTOCOL:
+        fail(
+            "effects[0].protocol", f"the headline effect's verdict comes from '{VERDICT_PROTOCOL}'"
+        )
     names = [e.name for e in claim.effects]
     if len(set(names)) != len(names):
         fail("effects", "duplicate effect names")
@@ -440,8 +446,14 @@ def _forbidden(override: str) -> str | None:
 
 def _check_protocol(name: str, proto: Protocol, fail) -> None:
     where = f"protocols.{name}"
-    if name not in PROTOCOLS:
-        fail(where, f"unknown protocol '{name}' (allowed: {list(PROTOCOLS)})")
+    if name not in PROTOCOLS and not name.startswith("audit_"):
+        fail(where, f"unknown protocol '{name}' (faithful, audit, or audit_<what>)")
+    if proto.device not in DEVICES:
+        fail(f"{where}.device", f"unknown device '{proto.device}' ({list(DEVICES)})")
+    for key, value in proto.metrics.items():
+        for m in (key, value):
+            if m not in METRICS:
+                fail(f"{where}.metrics.{key}", f"unknown metric '{m}' ({_known()})")
     if len(proto.arms) < 2:
         fail(f"{where}.arms", "a protocol needs at least two arms: a treatment and a baseline")
     if not proto.seeds:
@@ -461,6 +473,9 @@ def _check_protocol(name: str, proto: Protocol, fail) -> None:
             fail(f"{where}.tuning.seeds", "empty seed list")
         if set(t.seeds) & set(proto.seeds):
             fail(f"{where}.tuning.seeds", "tuning seeds must differ from evaluation seeds")
+        for arm in t.arms:
+            if arm not in proto.arms:
+                fail(f"{where}.tuning.arms", f"unknown arm '{arm}'")
     if proto.sequential is not None:
         s = proto.sequential
         looks = s.looks
@@ -514,7 +529,7 @@ def _check_comparison(where: str, c: Comparison, arms: dict, fail) -> None:
         if arm not in arms:
             fail(
                 f"{where}.{role}",
-                f"unknown arm '{arm}' (arms of protocol '{VERDICT_PROTOCOL}': {', '.join(arms)})",
+                f"unknown arm '{arm}' (arms of its protocol: {', '.join(arms)})",
             )
     if c.treatment == c.baseline:
         fail(f"{where}.baseline", "treatment and baseline are the same arm")

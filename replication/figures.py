@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from replication.analysis import Result
+from replication.metrics import is_fraction
 
 
 def _spread(n: int, width: float = 0.5) -> np.ndarray:
@@ -46,30 +47,55 @@ def per_seed(
     return ax
 
 
-def effect_intervals(ax: Axes, results: list[Result], scale: float = 100.0) -> Axes:
-    """One row per comparison: per-seed differences, mean and CI, claimed size and margin.
+def _display(r: Result) -> tuple[float, float, str]:
+    """(sign, scale, unit) that turn r.shown() values into the treatment's change against the
+    baseline, in percent, points or a factor (as the report's tables show them)."""
+    c = r.spec
+    if c.scale.value == "ratio":
+        return 1.0, 1.0, "x"
+    sign = -1.0 if c.direction is not None and c.direction.value == "decrease" else 1.0
+    if c.scale.value == "relative":
+        return sign, 100.0, "%"
+    return (sign, 100.0, "pt") if is_fraction(c.metric) else (sign, 1.0, "")
 
-    Units are the claim's (points, % change, or factor), + = the claimed direction.
-    """
+
+def effect_intervals(ax: Axes, results: list[Result]) -> Axes:
+    """One row per comparison: per-seed differences, mean and CI, the claimed size (red) and
+    the margin around no difference (grey), as the treatment's change against the baseline."""
     for i, r in enumerate(results):
         y = len(results) - 1 - i
-        s = 1.0 if r.spec.scale.value == "ratio" else scale
-        d = np.array([r.shown(x) for x in r.pairs["diff"]]) * s
+        sign, scale, _ = _display(r)
+
+        def show(x: float, sign=sign, scale=scale, r=r) -> float:
+            return sign * r.shown(x) * scale
+
+        d = np.array([show(x) for x in r.pairs["diff"]])
         ax.scatter(d, y + _spread(len(d), 0.35), s=10, alpha=0.5, color="tab:blue", lw=0)
-        m, lo, hi = (r.shown(x) * s for x in (r.mean, r.ci.low, r.ci.high))
+        m, lo, hi = show(r.mean), show(r.ci.low), show(r.ci.high)
+        lo, hi = min(lo, hi), max(lo, hi)
         ax.errorbar(m, y - 0.3, xerr=[[m - lo], [hi - m]], fmt="o", color="black", capsize=4)
         if not np.isnan(r.threshold):
-            c = r.shown(r.threshold) * s
+            c = show(r.threshold)
             ax.plot([c, c], [y - 0.45, y + 0.45], color="tab:red", lw=2)
-        mg = r.shown(r.margin) * s
-        ax.fill_betweenx([y - 0.45, y + 0.45], -mg, mg, color="grey", alpha=0.15, lw=0)
-    ax.axvline(0, color="grey", lw=0.8)
+        if r.spec.scale.value == "ratio":
+            mg = (1 / r.shown(r.margin), r.shown(r.margin))
+        else:
+            mg = (-abs(show(r.margin)), abs(show(r.margin)))
+        ax.fill_betweenx([y - 0.45, y + 0.45], *mg, color="grey", alpha=0.15, lw=0)
+    if results and all(r.spec.scale.value == "ratio" for r in results):
+        ax.axvline(1, color="grey", lw=0.8)
+        ax.set_xscale("log")
+    else:
+        ax.axvline(0, color="grey", lw=0.8)
     labels = [
-        f"{r.spec.treatment} vs {r.spec.baseline}\n({r.spec.kind.value}, {r.spec.scale.value})"
+        f"{r.spec.treatment} vs {r.spec.baseline}\n({r.spec.kind.value}, "
+        f"{_display(r)[2] or r.spec.metric})"
         for r in results
     ]
     ax.set_yticks(range(len(results)), labels[::-1], fontsize=8)
-    ax.set_xlabel("difference, + = claimed direction (points, or % change if relative)")
+    ax.set_xlabel(
+        "treatment vs baseline: change (% or points), or factor in the claimed direction (x)"
+    )
     ax.set_title(
         "Paired differences per seed; black: mean and CI; red: claimed size or bound;\n"
         "grey: within the margin",

@@ -1,10 +1,13 @@
 """The metrics a run record may carry, so a claim can only name one that some task produces.
 
-Tasks write these names into `record.metrics.final`; the claim schema rejects any other name,
-which turns a typo in a claim file into an error instead of an empty comparison.
+Tasks write these names into `record.metrics`; the claim schema rejects any other name, which
+turns a typo in a claim file into an error instead of an empty comparison. `unit` decides how
+reports show values ("fraction": values as %, differences as points).
 """
 
 from dataclasses import dataclass
+
+FRACTION = "fraction"
 
 
 @dataclass(frozen=True)
@@ -12,30 +15,46 @@ class Metric:
     name: str
     higher_is_better: bool
     description: str
+    unit: str = ""
 
 
 _ALL = [
-    Metric("test_accuracy", True, "accuracy on the test split after the last step"),
+    # held-out quality (every training task writes <split>_<metric> for val and test)
+    Metric("test_accuracy", True, "accuracy on the test split after the last step", FRACTION),
+    Metric("val_accuracy", True, "accuracy on the validation split after the last step", FRACTION),
     Metric("test_loss", False, "mean cross-entropy on the test split after the last step"),
-    Metric("val_accuracy", True, "accuracy on the validation split after the last step"),
     Metric("val_loss", False, "mean cross-entropy on the validation split after the last step"),
-    Metric("train_loss_last50", False, "mean of the last 50 training minibatch losses"),
+    Metric("test_bpc", False, "test cross-entropy in bits per character"),
+    Metric("val_bpc", False, "validation cross-entropy in bits per character"),
+    # what the authors measured
+    Metric("train_loss_tail", False, "mean of the last train.tail minibatch training losses"),
+    Metric("train_loss_final", False, "training loss of the last step, before its update"),
+    Metric(
+        "authors_eval_loss",
+        False,
+        "the authors' eval loss: random windows of the training "
+        "text after training, in eval mode (Mertens' script)",
+    ),
+    # properties of a task or a model
     Metric(
         "test_ceiling",
         True,
         "share of test rows whose class occurs in the training split (best attainable accuracy)",
+        FRACTION,
     ),
-    Metric("time_wall_s", False, "wall-clock seconds of the training loop"),
+    Metric("bayes_loss", False, "the lowest expected loss the task allows (pattern task)"),
     Metric(
-        "energy_j",
-        False,
-        "energy of the training loop, joules (the record says measured or estimated)",
+        "gate_sparsity_train",
+        True,
+        "share of exactly-zero FFN activations (after the gate, if any), train mode",
+        FRACTION,
     ),
-    Metric("params", False, "total parameters of the model (from the record's accounting)"),
     Metric(
-        "flops_per_example",
-        False,
-        "forward FLOPs per example, matrix products only (from the record's accounting)",
+        "gate_sparsity_eval",
+        True,
+        "share of exactly-zero FFN activations (after the gate, "
+        "if any), eval mode: what is sparse at inference",
+        FRACTION,
     ),
     Metric(
         "routing_entropy",
@@ -52,10 +71,34 @@ _ALL = [
         True,
         "entropy of the share of test rows whose top-weighted expert is each expert, / ln(n)",
     ),
+    # cost (from the record's accounting, timing and energy)
+    Metric("params", False, "total parameters of the model"),
+    Metric("flops_per_example", False, "forward FLOPs per example, matrix products only"),
+    Metric(
+        "act_ops_per_example",
+        False,
+        "activation operations per example: elements x the "
+        "authors' ops per element (models/activations.py OPS_PER_ELEMENT)",
+    ),
+    Metric(
+        "flops_with_act_per_example",
+        False,
+        "forward matrix-product FLOPs per example plus the activation's operations",
+    ),
+    Metric("time_wall_s", False, "wall-clock seconds of the training loop"),
+    Metric(
+        "energy_j",
+        False,
+        "energy of the training loop, joules (the record says measured or estimated)",
+    ),
+    # timings (replication/tasks/bench.py)
+    Metric("kernel_time_s", False, "median seconds per call of a timed kernel"),
+    Metric("kernel_bandwidth_gbs", True, "ideal bytes moved per call / kernel_time_s, GB/s"),
+    Metric("step_time_s", False, "median seconds per training step (forward, backward, Adam)"),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 
 
-def known_metric(name: str) -> bool:
-    return name in METRICS
+def is_fraction(name: str | None) -> bool:
+    return name in METRICS and METRICS[name].unit == FRACTION

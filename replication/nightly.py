@@ -14,8 +14,8 @@ import math
 from pathlib import Path
 
 from replication import records
-from replication.analysis import Result
-from replication.claims import VERDICT_PROTOCOL, find_claim
+from replication.analysis import Result, audit_protocols
+from replication.claims import find_claim
 from replication.report.results import analyse
 
 TOLERANCE = 0.25  # of the margin: how far a CI bound may move before it counts as a change
@@ -33,26 +33,32 @@ def _entry(r: Result) -> dict:
     return e
 
 
-def verdict_table(claims_dir: Path, runs_dir: Path, max_seeds: int | None = None) -> dict:
-    """{claim: {"code_sha", "seeds", "comparisons": {name: {"verdict", "n", "ci", ...}}}}."""
+def verdict_table(
+    claims_dir: Path, runs_dir: Path, max_seeds: int | None = None, device: str = "cpu"
+) -> dict:
+    """{claim: {"code_sha", "seeds", "comparisons": {name: {"verdict", "n", "ci", ...}}}}
+    over the claim's audit protocols that run on `device` (the nightly machine's)."""
     table = {}
     for path in sorted(Path(claims_dir).glob("*.yaml")):
         claim = find_claim(path.stem, claims_dir)
         runs, _ = records.load(runs_dir, claim.id)
         res = analyse(claim, runs, max_seeds)
-        audit = res.protocols.get(VERDICT_PROTOCOL)
-        if audit is None:
-            table[claim.id] = {"code_sha": None, "seeds": 0, "comparisons": {}}
-            continue
-        comps = {}
-        for name, r in audit.results.items():
-            comps[name] = _entry(r)
-            for i, part in enumerate(r.parts):
-                comps[f"{name}[{i}]"] = _entry(part)
-        shas = sorted(
-            {r.environment["git_sha"][:12] for r in runs if r.protocol == VERDICT_PROTOCOL}
-        )
-        table[claim.id] = {"code_sha": ",".join(shas), "seeds": audit.n_used, "comparisons": comps}
+        comps, seeds, shas = {}, {}, set()
+        for name in audit_protocols(claim):
+            if claim.protocols[name].device != device or name not in res.protocols:
+                continue
+            p = res.protocols[name]
+            seeds[name] = p.n_used
+            for eff_name, r in p.results.items():
+                comps[eff_name] = _entry(r)
+                for i, part in enumerate(r.parts):
+                    comps[f"{eff_name}[{i}]"] = _entry(part)
+            shas |= {r.environment["git_sha"][:12] for r in runs if r.protocol == name}
+        table[claim.id] = {
+            "code_sha": ",".join(sorted(shas)) or None,
+            "seeds": seeds,
+            "comparisons": comps,
+        }
     return table
 
 

@@ -31,6 +31,8 @@ def quantity_rule(runs: pd.DataFrame, rule: str, a: str, b: str, tolerance: floa
     if not len(ra) or not len(rb):
         return None  # an arm with no run that trained to the end: nothing to compare (no pair)
     va, vb = ra.mean(), rb.mean()
+    if math.isnan(va) and math.isnan(vb):
+        return None  # neither arm has it (measurements have no steps or FLOPs): not applicable
     if math.isnan(va) or math.isnan(vb):
         return f"{rule} not recorded for {a if math.isnan(va) else b}"
     rel = abs(va - vb) / max(abs(vb), 1e-12)

@@ -163,8 +163,14 @@ def frame_row(r: RunRecord) -> dict:
         "config_hash": r.config_hash,
     }
     row |= r.metrics
-    row["params"] = r.accounting.get("params_total")
-    row["flops_per_example"] = r.accounting.get("flops_per_example_forward")
+    acct = r.accounting
+    row["params"] = acct.get("params_total")
+    row["flops_per_example"] = acct.get("flops_per_example_forward")
+    if "act_ops_per_example" in acct:  # elementwise activation work, by the authors' count
+        row["act_ops_per_example"] = acct["act_ops_per_example"]
+        row["flops_with_act_per_example"] = (
+            acct["flops_per_example_forward"] + acct["act_ops_per_example"]
+        )
     row |= {f"acct_{k}": v for k, v in r.accounting.items()}
     row |= {f"time_{k}": v for k, v in r.timing.items()}
     row["energy_j"] = r.energy.get("joules")

@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from replication import CONF_DIR, accounting, energy, provenance, records
+from replication.models.activations import Activation
 from replication.train import evaluate_splits, fit, make_optimizer
 
 log = logging.getLogger(__name__)
@@ -131,40 +132,42 @@ def _overrides() -> list[str]:
 
 
 def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
+    """One run: a training run, or a measurement when the task is a benchmark."""
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(bool(cfg.deterministic))
     seed = int(cfg.seed)
     task = build(cfg.task)
+    torch.manual_seed(seed)  # init; in "shared" mode batches also come from this generator
+    model = build(cfg.model)
+    acct = {"params_total": accounting.count_params(model)}
+    if hasattr(task, "measure"):
+        if cfg.budget.max_repeats is not None:
+            task.repeats = min(task.repeats, int(cfg.budget.max_repeats))
+        with energy.measure(cfg.device) as used:
+            if isinstance(model, Activation):  # a kernel: the task times the function alone
+                metrics, extras = task.measure(model.name, model.params, cfg.device, seed)
+            else:
+                metrics, extras = task.measure(model, cfg.device, seed)
+        return _record(cfg, config, chash, "complete", metrics, extras, [], acct, used)
     splits = task.load(seed)
     steps = int(cfg.train.steps)
     if cfg.budget.max_steps is not None:
         steps = min(steps, int(cfg.budget.max_steps))
-
-    torch.manual_seed(seed)  # init; in "shared" mode batches also come from this generator
-    if cfg.train.rng == "shared":
-        batch_gen = None
-    elif cfg.train.rng == "separate":
-        batch_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
-        batch_gen = torch.Generator().manual_seed(batch_seed)
-    else:
-        raise ValueError(f"train.rng must be shared or separate, got {cfg.train.rng!r}")
-    model = build(cfg.model)
-    optimizer = make_optimizer(model.parameters(), cfg.optim)
     batch_size = int(cfg.train.batch_size)
-    x0, y0 = splits.train[0][:batch_size], splits.train[1][:batch_size]
-    acct = {"params_total": accounting.count_params(model)}
-    acct |= accounting.count_flops(model, x0, y0)
-
+    probe = task.batch(splits, 1, batch_size, torch.Generator().manual_seed(0))
+    acct |= accounting.count_flops(model, *probe, task.loss)
+    optimizer = make_optimizer(model.parameters(), cfg.optim)
     with energy.measure(cfg.device) as used:
         result = fit(
             model,
             optimizer,
+            task,
             splits,
             steps=steps,
             batch_size=batch_size,
             eval_every=int(cfg.train.eval_every),
-            generator=batch_gen,
-            evaluate=task.evaluate,
+            generator=_batch_generator(cfg, seed),
+            grad_clip=cfg.train.grad_clip,
         )
     acct |= {
         "params_trained": accounting.count_trained_params(model),
@@ -174,24 +177,48 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     }
     metrics, extras = {}, {}
     if result.status == "complete":  # a diverged run has no final metrics to report
-        metrics = evaluate_splits(model, splits, task.evaluate)
-        metrics["test_ceiling"] = splits.test_ceiling()
+        metrics = evaluate_splits(model, splits, task) | task.final_metrics(model, splits)
         if result.train_losses:
-            metrics["train_loss_last50"] = float(np.mean(result.train_losses[-50:]))
+            metrics["train_loss_tail"] = float(np.mean(result.train_losses[-cfg.train.tail :]))
+            metrics["train_loss_final"] = result.train_losses[-1]
         if hasattr(model, "diagnostics"):
-            for k, v in model.diagnostics(splits.test[0]).items():
+            for k, v in model.diagnostics(task.diagnostic_input(splits)).items():
                 (extras if isinstance(v, list) else metrics)[k] = v
+    rec = _record(cfg, config, chash, result.status, metrics, extras, result.curve, acct, used)
+    rec.diverged_at = result.diverged_at
+    return rec
+
+
+def _batch_generator(cfg: DictConfig, seed: int) -> torch.Generator | None:
+    if cfg.train.rng == "shared":
+        return None
+    if cfg.train.rng == "separate":
+        batch_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+        return torch.Generator().manual_seed(batch_seed)
+    raise ValueError(f"train.rng must be shared or separate, got {cfg.train.rng!r}")
+
+
+def _record(
+    cfg: DictConfig,
+    config: dict,
+    chash: str,
+    status: str,
+    metrics: dict,
+    extras: dict,
+    curve: list,
+    acct: dict,
+    used: dict,
+) -> records.RunRecord:
     return records.RunRecord(
         claim_id=cfg.claim_id,
         protocol=cfg.protocol,
         arm=cfg.arm,
-        seed=seed,
+        seed=int(cfg.seed),
         stage=cfg.stage,
         trial=cfg.trial,
-        status=result.status,
-        diverged_at=result.diverged_at,
+        status=status,
         metrics=metrics,
-        curve=result.curve,
+        curve=curve,
         extras=extras,
         config=config,
         config_hash=chash,

@@ -26,10 +26,17 @@ IDENTITY_KEYS = ("claim_id", "protocol", "arm", "seed", "stage", "trial", "run_i
 @dataclass(frozen=True)
 class Budget:
     name: str = "default"
+    device: str = "cpu"  # only protocols on this device run under this profile
     max_seeds: int | None = None
     max_steps: int | None = None
     max_tune_values: int | None = None
     max_tune_seeds: int | None = None
+    max_repeats: int | None = None  # measurement tasks: cap on timed repeats
+
+
+def runnable(claim: Claim, budget: Budget) -> list[str]:
+    """The protocols this budget profile runs: those on its device."""
+    return [n for n, p in claim.protocols.items() if p.device == budget.device]
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Job:
     stage: str  # eval | tune
     trial: str | None  # e.g. "optim.lr=0.003" for a tuning trial or a tuned eval run
     config: tuple[str, ...]  # the claim/protocol/arm/trial overrides
+    exclusive: bool = False  # run alone: nothing else may share the machine (timings)
 
     @property
     def run_id(self) -> str:
@@ -71,6 +79,7 @@ def base_overrides(claim: Claim, protocol: str, arm: str, budget: Budget) -> lis
     proto = claim.protocols[protocol]
     return [
         *claim.overrides,
+        f"device={proto.device}",
         *proto.overrides,
         *proto.arms[arm],
         *claim.budgets.get(budget.name, []),
@@ -94,8 +103,9 @@ def tune_jobs(claim: Claim, protocol: str, budget: Budget) -> list[Job]:
             "tune",
             trial_override(t.param, v),
             (*base_overrides(claim, protocol, arm, budget), trial_override(t.param, v)),
+            proto.exclusive,
         )
-        for arm in proto.arms
+        for arm in (t.arms or proto.arms)
         for v in _cap(t.values, budget.max_tune_values)
         for seed in _cap(t.seeds, budget.max_tune_seeds)
     ]
@@ -118,7 +128,7 @@ def eval_jobs(
             trial = (tuned or {}).get(arm)
             extra = (trial,) if trial else ()
             config = (*base_overrides(claim, protocol, arm, budget), *extra)
-            jobs.append(Job(claim.id, protocol, arm, seed, "eval", trial, config))
+            jobs.append(Job(claim.id, protocol, arm, seed, "eval", trial, config, proto.exclusive))
     return jobs
 
 
@@ -151,7 +161,8 @@ Launch = Callable[[list[Job]], list[dict]]
 def planned_runs(claim: Claim, budget: Budget) -> int:
     """Upper bound on a claim's runs: every tuning trial and every look up to n_max."""
     total = 0
-    for name, proto in claim.protocols.items():
+    for name in runnable(claim, budget):
+        proto = claim.protocols[name]
         if proto.tuning is not None:
             total += len(tune_jobs(claim, name, budget))
         total += len(proto.arms) * design(proto, budget.max_seeds).n_max
@@ -171,20 +182,21 @@ def run_claim(
     still open get the seeds of their next look. Returns the tuned choice per protocol.
     """
     rows: list[dict] = []
-    first = [
-        j for name, p in claim.protocols.items() if p.tuning for j in tune_jobs(claim, name, budget)
-    ]
+    names = runnable(claim, budget)
+    first = [j for n in names if claim.protocols[n].tuning for j in tune_jobs(claim, n, budget)]
     rows += launch(first) if first else []
     choices = {}
-    for name, proto in claim.protocols.items():
+    for name in names:
+        proto = claim.protocols[name]
         if proto.tuning is not None:
             trials = records.to_frame([r for r in rows if r["protocol"] == name])
             choices[name] = select_tuned(trials[trials["stage"] == "tune"], proto.tuning.metric)
-    launched = dict.fromkeys(claim.protocols, 0)
+    launched = dict.fromkeys(names, 0)
     reported: dict[str, int] = {}
     while True:
         batch = []
-        for name, proto in claim.protocols.items():
+        for name in names:
+            proto = claim.protocols[name]
             res = evaluate_protocol(
                 records.to_frame([r for r in rows if r["protocol"] == name]),
                 claim,

@@ -1,36 +1,37 @@
-"""The supervised training loop shared by every classification claim.
+"""The training loop shared by every claim.
 
-One loop for all arms, so arms differ only in the model or config they name. Evaluation never
-draws random numbers, so adding curve points cannot change what the model sees.
+One loop for all arms and tasks, so arms differ only in the model, task or config they name;
+the task (replication/tasks/base.py) supplies batches, the loss and evaluation. Evaluation
+never draws random numbers, so adding curve points cannot change what the model sees.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-XY = tuple[torch.Tensor, torch.Tensor]
-Evaluate = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], dict]
-
 
 @dataclass
 class Splits:
-    train: XY
-    test: XY
-    val: XY | None = None
+    """The data of one run: (x, y) tables for classification, id tensors for text."""
 
-    def named(self) -> dict[str, XY]:
+    train: Any
+    test: Any
+    val: Any = None
+
+    def named(self) -> dict[str, Any]:
         """The held-out splits by name (val first when present)."""
         out = {"val": self.val} if self.val is not None else {}
         return out | {"test": self.test}
 
     def test_ceiling(self) -> float:
         """Share of test rows whose class occurs in training: the best attainable accuracy."""
-        seen = torch.isin(self.test[1], self.train[1].unique())
+        seen = torch.isin(self.test[1].flatten(), self.train[1].unique())
         return float(seen.double().mean())
 
 
@@ -68,47 +69,49 @@ def classification_metrics(model: torch.nn.Module, x: torch.Tensor, y: torch.Ten
     }
 
 
-def evaluate_splits(model: torch.nn.Module, splits: Splits, evaluate: Evaluate) -> dict:
+def evaluate_splits(model: torch.nn.Module, splits: Splits, task) -> dict:
     """{"val_accuracy": ..., "test_loss": ...}: every metric of every held-out split."""
     out = {}
-    for name, (x, y) in splits.named().items():
-        out |= {f"{name}_{k}": v for k, v in evaluate(model, x, y).items()}
+    for name, split in splits.named().items():
+        out |= {f"{name}_{k}": v for k, v in task.evaluate(model, split).items()}
     return out
 
 
 def fit(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
+    task,
     splits: Splits,
     *,
     steps: int,
     batch_size: int,
     eval_every: int,
     generator: torch.Generator | None,
-    evaluate: Evaluate,
+    grad_clip: float | None = None,
 ) -> FitResult:
-    """Train for `steps` minibatches sampled with replacement; stop early only on divergence.
+    """Train for `steps` minibatches from task.batch; stop early only on divergence.
 
     generator=None draws batches from torch's global generator (the authors' scripts do);
     otherwise from the given one, so batch order does not depend on how init consumed numbers.
+    The recorded loss of a step is the loss before that step's update.
     """
-    x_train, y_train = splits.train
-    n = len(y_train)
     result = FitResult(status="complete", steps_done=0)
-    result.curve.append({"step": 0} | evaluate_splits(model, splits, evaluate))
+    result.curve.append({"step": 0} | evaluate_splits(model, splits, task))
     model.train()
     for step in range(1, steps + 1):
-        idx = torch.randint(0, n, (batch_size,), generator=generator)
-        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+        x, y = task.batch(splits, step, batch_size, generator)
+        loss = task.loss(model(x), y)
         value = loss.item()
         if not math.isfinite(value):
             result.status, result.diverged_at = "diverged", step
             break
         optimizer.zero_grad()
         loss.backward()
+        if grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         result.train_losses.append(value)
         result.steps_done = step
         if step % eval_every == 0 or step == steps:
-            result.curve.append({"step": step} | evaluate_splits(model, splits, evaluate))
+            result.curve.append({"step": step} | evaluate_splits(model, splits, task))
     return result

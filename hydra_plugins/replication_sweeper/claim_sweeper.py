@@ -69,9 +69,12 @@ class ClaimSweeper(Sweeper):
             size = max(4, math.ceil(len(jobs) / 10)) if progress.show else len(jobs)
             if self.config.sweep.max_batch:
                 size = min(size, int(self.config.sweep.max_batch))
+            shared = [j for j in jobs if not j.exclusive]
+            chunks = [shared[i : i + size] for i in range(0, len(shared), size)]
+            chunks += [[j] for j in jobs if j.exclusive]  # timings: alone on the machine
             out = []
-            for i in range(0, len(jobs), size):
-                batch = [job.overrides(extra) for job in jobs[i : i + size]]
+            for chunk in chunks:
+                batch = [job.overrides(extra) for job in chunk]
                 returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
                 self.job_idx += len(batch)
                 out += [r.return_value for r in returns]  # re-raises a job's exception

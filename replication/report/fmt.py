@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from replication.analysis import Result
-from replication.claims import Comparison, Kind, Scale
+from replication.claims import Comparison, Direction, Kind, Scale
+from replication.metrics import is_fraction
 
 
 def nan(x) -> bool:
@@ -16,28 +18,36 @@ def value(x: float, metric: str) -> str:
     """A metric's value: accuracies as percentages, counts with separators."""
     if nan(x):
         return "n/a"
-    if metric.endswith(("accuracy", "ceiling")):
+    if is_fraction(metric):
         return f"{100 * x:.2f}%"
     if metric in ("params", "flops_per_example"):
         return f"{x:,.0f}"
     return f"{x:.4f}"
 
 
+def _raw(x: float, c: Comparison) -> float:
+    """A claimed-direction number as the treatment's change against the baseline."""
+    return -x if c.direction is Direction.decrease and c.scale is not Scale.ratio else x
+
+
 def diff(x: float, c: Comparison) -> str:
-    """A difference in the claim's units (x already converted with Result.shown)."""
+    """A difference in the claim's units (x from Result.shown), as the treatment's change
+    against the baseline: -8.40% is a loss 8.4% lower. Ratios read in the claimed direction
+    (8.1x faster)."""
     if nan(x):
         return "n/a"
-    if c.scale is Scale.relative:
-        return f"{100 * x:+.2f}%"
     if c.scale is Scale.ratio:
         return f"{x:.3g}x"
-    if c.metric and c.metric.endswith("accuracy"):
-        return f"{100 * x:+.2f} pt"
-    return f"{x:+.4g}"
+    v = _raw(x, c)
+    if c.scale is Scale.relative:
+        return f"{100 * v:+.2f}%"
+    if is_fraction(c.metric):
+        return f"{100 * v:+.2f} pt"
+    return f"{v:+.4g}"
 
 
 def size(x: float, c: Comparison) -> str:
-    """A claimed size, cost or margin as written in the spec (a fraction or factor)."""
+    """A claimed size or cost as written in the spec (a fraction, or a factor)."""
     if nan(x):
         return "n/a"
     if c.scale is Scale.ratio:
@@ -45,10 +55,28 @@ def size(x: float, c: Comparison) -> str:
     return diff(x, c)
 
 
+def magnitude(x: float, c: Comparison) -> str:
+    """A size without direction (a detectable difference, a margin)."""
+    if nan(x):
+        return "n/a"
+    return diff(x, dataclasses.replace(c, direction=Direction.increase)).lstrip("+")
+
+
+def margin(c: Comparison) -> str:
+    if c.margin is None:
+        return "n/a"
+    if c.scale is Scale.ratio:  # a ratio's margin is a fraction of the ratio
+        return f"±{100 * c.margin:g}%"
+    return "±" + magnitude(c.margin, c)
+
+
 def ci(r: Result) -> str:
     if r.ci is None or nan(r.ci.low):
         return "n/a"
-    return f"[{diff(r.shown(r.ci.low), r.spec)}, {diff(r.shown(r.ci.high), r.spec)}]"
+    lo, hi = r.shown(r.ci.low), r.shown(r.ci.high)
+    if r.spec.scale is not Scale.ratio and r.spec.direction is Direction.decrease:
+        lo, hi = hi, lo  # as changes, the bounds swap
+    return f"[{diff(lo, r.spec)}, {diff(hi, r.spec)}]"
 
 
 def pvalue(p: float) -> str:
@@ -62,7 +90,7 @@ def claim_text(c: Comparison) -> str:
     if c.kind is Kind.non_inferiority:
         return "no worse (cost 0)" if c.cost == 0 else f"no worse than {size(-c.cost, c)}"
     if c.kind is Kind.equivalence:
-        return f"equal within ±{size(c.margin, c).lstrip('+')}"
+        return f"equal within {margin(c)}"
     return c.kind.value
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from replication import figures
-from replication.analysis import Result
+from replication.analysis import Result, audit_protocols
 from replication.claims import VERDICT_PROTOCOL, Kind
-from replication.metrics import METRICS
+from replication.metrics import METRICS, is_fraction
 from replication.report import fmt
 from replication.report.results import FAITHFUL, ClaimResults
 from replication.stats import arm_summary, pooled_entropy
@@ -63,32 +63,48 @@ def verdict(res: ClaimResults) -> list[str]:
             "",
         ]
     out += [f"**{h.decision}** on the headline comparison: {fmt.describe(h)}", ""]
-    rows = []
-    for name, r in audit.results.items():
-        rows += _verdict_rows(name, r, res)
-    out += [f"All comparisons under the `{VERDICT_PROTOCOL}` protocol (the verdict):", ""]
-    out += fmt.table(
-        [
-            "comparison",
-            "question",
-            "kind",
-            "metric",
-            "n",
-            "difference",
-            "CI",
-            "claimed",
-            "margin",
-            "Holm p (confirm / refute)",
-            "verdict",
-            "why",
-        ],
-        rows,
-    )
-    out += ["", RULE, ""]
-    for name, r in audit.results.items():
-        if r.unpaired:
-            out.append(f"- `{name}`: seeds without a complete pair: {r.unpaired}")
-    return out
+    header = [
+        "comparison",
+        "question",
+        "kind",
+        "metric",
+        "n",
+        "difference",
+        "CI",
+        "claimed",
+        "margin",
+        "Holm p (confirm / refute)",
+        "verdict",
+        "why",
+    ]
+    for name in audit_protocols(res.claim):
+        proto = res.claim.protocols[name]
+        mine = [e for e in res.claim.effects if e.protocol == name]
+        if not mine:
+            continue
+        out += [f"### `{name}`", "", proto.description.strip(), ""]
+        p = res.protocols.get(name)
+        if p is None:
+            out += [
+                f"Not run yet (device `{proto.device}`"
+                + (
+                    ": run it with `BUDGET=h100` on a GPU machine)."
+                    if proto.device == "cuda"
+                    else ")."
+                ),
+                "",
+            ]
+            continue
+        rows = []
+        for eff_name, r in p.results.items():
+            rows += _verdict_rows(eff_name, r, res)
+        out += fmt.table(header, rows) + [""]
+        out += [
+            f"- `{n}`: seeds without a complete pair: {r.unpaired}"
+            for n, r in p.results.items()
+            if r.unpaired
+        ]
+    return [*out, RULE, ""]
 
 
 def _verdict_rows(name: str, r: Result, res: ClaimResults) -> list[list]:
@@ -140,7 +156,7 @@ def _verdict_rows(name: str, r: Result, res: ClaimResults) -> list[list]:
                     fmt.diff(p.shown(p.mean), p.spec),
                     fmt.ci(p),
                     fmt.claim_text(p.spec),
-                    fmt.size(p.spec.margin, p.spec),
+                    fmt.margin(p.spec),
                     "",
                     str(p.decision),
                     p.decision.reason,
@@ -157,7 +173,7 @@ def _verdict_rows(name: str, r: Result, res: ClaimResults) -> list[list]:
             fmt.diff(r.shown(r.mean), c),
             f"{fmt.ci(r)} ({r.ci.method}, {100 * r.ci.level:.4g}%)",
             fmt.claim_text(c),
-            fmt.size(c.margin, c),
+            fmt.margin(c),
             holm,
             f"**{r.decision}**",
             r.decision.reason,
@@ -180,8 +196,9 @@ def looks(res: ClaimResults) -> list[str]:
         out += [
             f"## Seeds and looks ({name})",
             "",
-            f"Looks at {d.looks} paired seeds (n_max = {d.n_max}); alpha = {d.alpha} split "
-            f"evenly over the {len(d.looks)} looks (Bonferroni), so each look uses "
+            f"Looks at {d.looks} paired seeds (n_max = {d.n_max}); alpha = {d.alpha:.4g} "
+            f"({_alpha_note(res)}) split evenly over the {len(d.looks)} looks (Bonferroni), so "
+            f"each look uses "
             f"{100 * d.level:.4g}% CIs and one-sided tests at {d.alpha_look / 2:.4g}. After "
             f"each look a power analysis (statsmodels TTestPower, observed spread, power "
             f"{d.power}) projects the seeds each open comparison needs; beyond n_max it "
@@ -198,10 +215,14 @@ def looks(res: ClaimResults) -> list[str]:
             ]
             out += fmt.table(["look", "seeds", *wide.columns], rows) + [""]
         saved = fixed_runs - used_runs
+        flops = (
+            ""
+            if math.isnan(flops_per_run)
+            else (f" and about {saved * flops_per_run:.3g} training FLOPs")
+        )
         out += [
             f"Seeds used: {p.n_used} of {d.n_max} ({used_runs} evaluation runs instead of "
-            f"{fixed_runs} for a fixed n_max design: {saved} runs and about "
-            f"{saved * flops_per_run:.3g} training FLOPs saved).",
+            f"{fixed_runs} for a fixed n_max design: {saved} runs{flops} saved).",
             "",
         ]
         proj = [
@@ -210,7 +231,7 @@ def looks(res: ClaimResults) -> list[str]:
                 r.look,
                 _n(r.n_confirm),
                 _n(r.n_refute),
-                fmt.diff(r.shown(r.mde), r.spec),
+                fmt.magnitude(r.shown(r.mde), r.spec),
             ]
             for ename, r in p.results.items()
             if r.ci is not None
@@ -235,6 +256,11 @@ def looks(res: ClaimResults) -> list[str]:
     return out
 
 
+def _alpha_note(res: ClaimResults) -> str:
+    k = len(audit_protocols(res.claim))
+    return "the claim's 0.05" if k == 1 else f"the claim's 0.05 split over its {k} audits"
+
+
 def _n(x: float) -> str:
     return "never" if math.isinf(x) else f"{math.ceil(x)}"
 
@@ -245,34 +271,38 @@ def side_by_side(res: ClaimResults) -> list[str]:
         return []
     e = res.claim.effects[0]
     faith = res.result(FAITHFUL, e.name)
+    faith_metric = faith.spec.metric if faith is not None else e.metric
     out = ["## Authors' figure, faithful re-run and audit", ""]
+    if faith_metric != e.metric:
+        out += [
+            f"The faithful re-run measures `{faith_metric}`, the authors' metric; the audit "
+            f"measures `{e.metric}`.",
+            "",
+        ]
     rows = []
     for role in ("treatment", "baseline"):
         arm = getattr(e, role)
         cells = [
-            f"{e.metric}, {arm}",
-            fmt.value(getattr(e.authors, role), e.metric) if e.authors else "n/a",
+            f"{arm}",
+            fmt.value(getattr(e.authors, role), faith_metric) if e.authors else "n/a",
         ]
-        for proto, r in ((FAITHFUL, faith), (VERDICT_PROTOCOL, h)):
-            # arm means over the seeds the comparison was decided on
-            n = r.look if r is not None else None
-            m = res.arm_means(proto, e.metric, n).get(arm) if proto in res.protocols else None
+        for proto, r, metric in ((FAITHFUL, faith, faith_metric), (VERDICT_PROTOCOL, h, e.metric)):
+            n = r.look if r is not None else None  # the seeds the comparison was decided on
+            m = res.arm_means(proto, metric, n).get(arm) if proto in res.protocols else None
             cells.append(
                 "not run"
                 if m is None
-                else f"{fmt.value(m['mean'], e.metric)} (sd {fmt.value(m['sd'], e.metric)})"
+                else f"{fmt.value(m['mean'], metric)} (sd {fmt.value(m['sd'], metric)})"
             )
         rows.append(cells)
-    diffs = [f"difference ({e.scale.value})", e.authors.text if e.authors else "n/a"]
-    diffs += [
-        "not run" if r is None else f"{fmt.diff(r.shown(r.mean), e)} {fmt.ci(r)}"
-        for r in (faith, h)
-    ]
+    diffs = ["difference", e.authors.text if e.authors else "n/a"]
+    for r in (faith, h):
+        diffs.append("not run" if r is None else f"{fmt.diff(r.shown(r.mean), e)} {fmt.ci(r)}")
     rows.append(diffs)
     rows.append(
         [
             "verdict at the claimed size",
-            "(claimed)",
+            f"claimed {fmt.claim_text(e)}",
             "n/a" if faith is None else f"{faith.decision} (authors' protocol)",
             f"**{h.decision}**",
         ]
@@ -358,59 +388,72 @@ def why_audit(res: ClaimResults) -> list[str]:
     return out
 
 
+def protocol_metric(res: ClaimResults, name: str) -> str | None:
+    """The metric a protocol's arms are shown on: its first effect's, as it measures it."""
+    p = res.protocols.get(name)
+    if p is not None and p.results:
+        return next(iter(p.results.values())).spec.metric
+    return res.claim.effects[0].metric
+
+
 def arms(res: ClaimResults) -> list[str]:
-    """Every arm's mean and CI under each protocol, on the headline metric."""
-    metric = res.claim.effects[0].metric
-    if metric is None or not res.protocols:
-        return []
-    protos = list(res.protocols)
-    summ = {p: res.arm_means(p, metric) for p in protos}
-    names = list(dict.fromkeys(a for p in protos for a in res.claim.protocols[p].arms))
-    rows = []
-    for arm in names:
-        row = [arm]
-        for p in protos:
-            m = summ[p].get(arm)
-            row.append(
+    """Every arm's mean and CI, per protocol, on the protocol's own metric."""
+    out = ["## Every arm (mean and 95% CI over the seeds used)", ""]
+    for proto in res.protocols:
+        metric = protocol_metric(res, proto)
+        if metric is None:
+            continue
+        summ = res.arm_means(proto, metric)
+        rows = [
+            [
+                arm,
                 "—"
-                if m is None
-                else f"{fmt.value(m['mean'], metric)} "
-                f"[{fmt.value(m['ci_low'], metric)}, {fmt.value(m['ci_high'], metric)}]"
-                f" (n = {m['n']})"
-            )
-        rows.append(row)
-    return [
-        f"## Every arm ({metric}, mean and 95% CI over the seeds used)",
-        "",
-        *fmt.table(["arm", *protos], rows),
-        "",
-    ]
+                if (m := summ.get(arm)) is None
+                else f"{fmt.value(m['mean'], metric)} [{fmt.value(m['ci_low'], metric)}, "
+                f"{fmt.value(m['ci_high'], metric)}]",
+                "—" if m is None else m["n"],
+            ]
+            for arm in res.claim.protocols[proto].arms
+        ]
+        out += [f"`{proto}`, {metric}:", "", *fmt.table(["arm", "mean [95% CI]", "n"], rows), ""]
+    return out
 
 
 def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
-    metric = res.claim.effects[0].metric
-    if metric is None or VERDICT_PROTOCOL not in res.protocols:
+    if VERDICT_PROTOCOL not in res.protocols:
         return []
     fig_dir.mkdir(parents=True, exist_ok=True)
-    protos = list(res.protocols)
+    protos = [p for p in res.protocols if protocol_metric(res, p) is not None]
     fig, axes = figures.new_figure(5.0 * len(protos), 4.0, ncols=len(protos))
     for ax, proto in zip(axes, protos, strict=True):
+        metric = protocol_metric(res, proto)
         runs = res.used(proto)
         summ = arm_summary(runs, metric, res.claim.id, proto)
-        figures.per_seed(ax, runs, summ, metric, f"{proto}: {metric} per seed, mean and 95% CI")
+        figures.per_seed(
+            ax,
+            runs,
+            summ,
+            metric,
+            f"{proto}: {metric} per seed, mean and 95% CI",
+            scale=100.0 if is_fraction(metric) else 1.0,
+        )
     figures.save(fig, fig_dir / "per_seed.png")
-    comps = [
-        r
-        for r in res.protocols[VERDICT_PROTOCOL].results.values()
-        for r in (r.parts or [r])
-        if r.ci is not None and r.pairs is not None
-    ]
-    out = ["## Per-seed results", "", f"![per-seed {metric}]({rel}/per_seed.png)", ""]
-    if comps:
+    out = ["## Per-seed results", "", f"![per-seed results]({rel}/per_seed.png)", ""]
+    for proto in protos:
+        if proto == FAITHFUL:
+            continue
+        comps = [
+            c
+            for r in res.protocols[proto].results.values()
+            for c in (r.parts or [r])
+            if c.ci is not None and c.pairs is not None and len(c.pairs)
+        ]
+        if not comps:
+            continue
         fig, axes = figures.new_figure(7.5, 1.0 + 0.9 * len(comps))
         figures.effect_intervals(axes[0], comps)
-        figures.save(fig, fig_dir / "differences.png")
-        out += [f"![paired differences]({rel}/differences.png)", ""]
+        figures.save(fig, fig_dir / f"differences_{proto}.png")
+        out += [f"![paired differences, {proto}]({rel}/differences_{proto}.png)", ""]
     return out
 
 

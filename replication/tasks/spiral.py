@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from replication.train import Splits, classification_metrics
+from replication.tasks.base import Task
+from replication.train import Splits
 
 
 @dataclass
-class SpiralTask:
+class SpiralTask(Task):
     n_classes: int = 8
     n_per_class: int = 250
     noise: float = 0.3
@@ -67,9 +68,6 @@ class SpiralTask:
             parts = _stratified(y, self.n_classes, self.val_frac, self.test_frac, seed)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
         return Splits(**{name: (xt[i], yt[i]) for name, i in parts.items()})
-
-    def evaluate(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
-        return classification_metrics(model, x, y)
 
 
 def _stratified(

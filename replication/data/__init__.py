@@ -1,0 +1,1 @@
+"""Offline text corpora for character-level language modelling."""

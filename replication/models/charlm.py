@@ -1,0 +1,148 @@
+"""A small character-level transformer language model with a swappable FFN activation.
+
+Two block layouts:
+- post: the authors' CharLM (n6-architecture boltzmann_gate.py / mertens_dropout.py;
+  protocol-details §6-7): learned positions, nn.MultiheadAttention with a causal mask,
+  x = LN1(x + drop(attn(x))), x = LN2(x + FFN(x)), no final norm, untied output layer. Modules
+  are built in the authors' order (embeddings, then per block attention, FFN in, FFN out, the
+  two norms, then the output layer) so seeded weights match.
+- pre: the usual GPT layout, x = x + drop(attn(LN1(x))), x = x + FFN(LN2(x)), final LN.
+
+FFN = Linear(d, d_ff) -> activation -> [Boltzmann gate] -> dropout -> Linear(d_ff, d). Dropout
+with rate `dropout` sits on the attention probabilities, the attention output and after the
+activation, where the authors put Mertens dropout. One activation (and gate) module is shared
+by all blocks, as in the authors' code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from replication.models.activations import Activation
+
+
+class BoltzmannGate(nn.Module):
+    """Keep the top `keep` share of |y| over the whole tensor, zero the rest (a hard mask, no
+    straight-through gradient); ties at the threshold are kept. The authors keep 1/e and turn
+    the gate off in eval mode; `in_eval` keeps it on there too."""
+
+    def __init__(self, keep: float = 1 / math.e, in_eval: bool = False) -> None:
+        super().__init__()
+        if not 0 < keep <= 1:
+            raise ValueError(f"model.gate.keep must be in (0, 1], got {keep}")
+        self.keep, self.in_eval = keep, in_eval
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if not (self.training or self.in_eval):
+            return y
+        mag = y.abs().flatten()
+        k = max(1, math.floor(mag.numel() * self.keep))
+        threshold = torch.topk(mag, k).values[-1]
+        return y * (y.abs() >= threshold)
+
+
+class Block(nn.Module):
+    def __init__(
+        self,
+        d: int,
+        heads: int,
+        d_ff: int,
+        act: nn.Module,
+        gate: nn.Module | None,
+        dropout: float,
+        norm: str,
+    ) -> None:
+        super().__init__()
+        self.norm = norm
+        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.ff_in = nn.Linear(d, d_ff)
+        self.ff_out = nn.Linear(d_ff, d)
+        self.ln1 = nn.LayerNorm(d)
+        self.ln2 = nn.LayerNorm(d)
+        self.act, self.gate = act, gate
+        self.drop = nn.Dropout(dropout)
+
+    def ffn(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.ff_in(x))
+        if self.gate is not None:
+            h = self.gate(h)
+        return self.ff_out(self.drop(h))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.norm == "post":  # the authors' call, weights and all (it picks MHA's math path)
+            a, _ = self.attn(x, x, x, attn_mask=mask)
+            x = self.ln1(x + self.drop(a))
+            return self.ln2(x + self.ffn(x))
+        h = self.ln1(x)
+        a, _ = self.attn(h, h, h, attn_mask=mask, need_weights=False)
+        x = x + self.drop(a)
+        return x + self.ffn(self.ln2(x))
+
+
+class CharLM(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        d_model: int = 128,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        d_ff: int = 512,
+        act: str = "gelu",
+        act_params: Mapping | None = None,
+        norm: str = "pre",
+        dropout: float = 0.0,
+        gate: Mapping | None = None,
+    ) -> None:
+        super().__init__()
+        if norm not in ("pre", "post"):
+            raise ValueError(f"model.norm must be pre or post, got {norm!r}")
+        if d_model % n_heads:
+            raise ValueError(f"model.d_model ({d_model}) must divide by n_heads ({n_heads})")
+        self.tok = nn.Embedding(vocab_size, d_model)
+        self.pos = nn.Embedding(seq_len, d_model)
+        self.act = Activation(act, **dict(act_params or {}))
+        self.gate = BoltzmannGate(**dict(gate)) if gate else None
+        self.blocks = nn.ModuleList(
+            Block(d_model, n_heads, d_ff, self.act, self.gate, dropout, norm)
+            for _ in range(n_layers)
+        )
+        self.final_ln = nn.LayerNorm(d_model) if norm == "pre" else None
+        self.out = nn.Linear(d_model, vocab_size)
+        mask = torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool), diagonal=1)
+        self.register_buffer("mask", mask, persistent=False)  # True = may not attend
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """(B, T) token ids -> (B, T, vocab) logits."""
+        t = idx.shape[1]
+        x = self.tok(idx) + self.pos(torch.arange(t, device=idx.device))
+        for block in self.blocks:
+            x = block(x, self.mask[:t, :t])
+        if self.final_ln is not None:
+            x = self.final_ln(x)
+        return self.out(x)
+
+    @torch.no_grad()
+    def diagnostics(self, idx: torch.Tensor) -> dict[str, float]:
+        """Share of exactly-zero FFN activations (after the gate, if any), in train and in eval
+        mode: the sparsity a gate claims, and what is left of it at inference."""
+        seen: list[float] = []
+        probe = self.gate if self.gate is not None else self.act
+        hook = probe.register_forward_hook(
+            lambda m, i, o: seen.append(float((o.abs() < 1e-8).double().mean()))
+        )
+        out = {}
+        was = self.training
+        for mode in ("train", "eval"):
+            seen.clear()
+            self.train(mode == "train")
+            with torch.random.fork_rng(devices=[]):  # train-mode dropout must not shift RNG
+                self(idx)
+            out[f"gate_sparsity_{mode}"] = sum(seen) / len(seen)
+        hook.remove()
+        self.train(was)
+        return out
