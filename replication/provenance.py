@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import platform
 import socket
 import subprocess
@@ -37,10 +38,23 @@ def _git(*args: str) -> str:
 
 @functools.cache
 def code_version() -> dict:
-    """HEAD's SHA and whether tracked code differs from it (runs/ and reports/ don't count)."""
-    sha = _git("rev-parse", "HEAD") or "unknown"
-    dirty = bool(_git("status", "--porcelain", "--", ".", ":!runs", ":!reports"))
-    return {"git_sha": sha, "git_dirty": dirty}
+    """HEAD's SHA and whether tracked code differs from it (runs/ and reports/ don't count).
+
+    A copy of the tree without .git (a rented GPU machine) names its commit in the environment:
+    REPLICATION_GIT_SHA, and REPLICATION_GIT_DIRTY=1 if the copy differs from that commit.
+    """
+    sha = _git("rev-parse", "HEAD")
+    if sha:
+        dirty = bool(_git("status", "--porcelain", "--", ".", ":!runs", ":!reports"))
+        return {"git_sha": sha, "git_dirty": dirty}
+    env_sha = os.environ.get("REPLICATION_GIT_SHA")
+    if env_sha:
+        return {
+            "git_sha": env_sha,
+            "git_dirty": os.environ.get("REPLICATION_GIT_DIRTY", "0") == "1",
+            "git_source": "REPLICATION_GIT_SHA",
+        }
+    return {"git_sha": "unknown", "git_dirty": True}
 
 
 @functools.cache
