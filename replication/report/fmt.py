@@ -14,14 +14,19 @@ def nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+COUNTS = ("params", "flops_per_example", "act_ops_per_example", "flops_with_act_per_example")
+
+
 def value(x: float, metric: str) -> str:
     """A metric's value: accuracies as percentages, counts with separators."""
     if nan(x):
         return "n/a"
     if is_fraction(metric):
         return f"{100 * x:.2f}%"
-    if metric in ("params", "flops_per_example"):
+    if metric in COUNTS:
         return f"{x:,.0f}"
+    if x != 0 and abs(x) < 0.01:  # kernel times: 4.82e-05, not 0.0000
+        return f"{x:.4g}"
     return f"{x:.4f}"
 
 

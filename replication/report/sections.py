@@ -265,13 +265,20 @@ def _n(x: float) -> str:
     return "never" if math.isinf(x) else f"{math.ceil(x)}"
 
 
+def faithful_metric(res: ClaimResults) -> str | None:
+    """The headline metric as the faithful protocol measures it (e.g. the authors' train loss)."""
+    e = res.claim.effects[0]
+    faith = res.result(FAITHFUL, e.name)
+    return faith.spec.metric if faith is not None else e.metric
+
+
 def side_by_side(res: ClaimResults) -> list[str]:
     h = res.headline
     if h is None or h.ci is None:
         return []
     e = res.claim.effects[0]
     faith = res.result(FAITHFUL, e.name)
-    faith_metric = faith.spec.metric if faith is not None else e.metric
+    faith_metric = faithful_metric(res)
     out = ["## Authors' figure, faithful re-run and audit", ""]
     if faith_metric != e.metric:
         out += [
@@ -324,16 +331,17 @@ def why_faithful(res: ClaimResults) -> list[str]:
     proto, e = res.claim.protocols.get(FAITHFUL), res.claim.effects[0]
     if proto is None or FAITHFUL not in res.protocols or e.metric is None:
         return []
-    means = res.arm_means(FAITHFUL, e.metric)
+    metric = faithful_metric(res)
+    means = res.arm_means(FAITHFUL, metric)
     out = []
     if e.authors and e.treatment in means and e.baseline in means:
         out.append(
             f"- **Authors vs our faithful re-run.** The authors report "
-            f"{fmt.value(e.authors.treatment, e.metric)} vs "
-            f"{fmt.value(e.authors.baseline, e.metric)}; re-running their protocol we get "
-            f"{fmt.value(means[e.treatment]['mean'], e.metric)} vs "
-            f"{fmt.value(means[e.baseline]['mean'], e.metric)} "
-            f"({e.treatment} vs {e.baseline})."
+            f"{fmt.value(e.authors.treatment, metric)} vs "
+            f"{fmt.value(e.authors.baseline, metric)}; re-running their protocol we get "
+            f"{fmt.value(means[e.treatment]['mean'], metric)} vs "
+            f"{fmt.value(means[e.baseline]['mean'], metric)} "
+            f"({e.treatment} vs {e.baseline}, `{metric}`)."
         )
     ref = proto.reference
     if ref is not None:
@@ -380,42 +388,64 @@ def why_audit(res: ClaimResults) -> list[str]:
         )
     for proto, chosen in res.tuned.items():
         listing = ", ".join(f"{a}: {t}" for a, t in sorted(chosen.items()))
+        edge = at_grid_edge(res, proto)
+        warn = (
+            f" At the edge of the grid, so the best value may lie outside it: {', '.join(edge)}."
+            if edge
+            else ""
+        )
         out.append(
-            f"- **Tuning ({proto}).** Each arm chose its own value on validation: {listing}."
+            f"- **Tuning ({proto}).** Each arm chose its own value on validation: {listing}.{warn}"
         )
     for name, proto in res.claim.protocols.items():
         out += [f"- *{name}:* {dev}" for dev in proto.deviations]
     return out
 
 
-def protocol_metric(res: ClaimResults, name: str) -> str | None:
-    """The metric a protocol's arms are shown on: its first effect's, as it measures it."""
+def protocol_metrics(res: ClaimResults, name: str) -> list[str]:
+    """The metrics a protocol's arms are shown on: its effects', as it measures them."""
     p = res.protocols.get(name)
     if p is not None and p.results:
-        return next(iter(p.results.values())).spec.metric
-    return res.claim.effects[0].metric
+        return list(dict.fromkeys(r.spec.metric for r in p.results.values() if r.spec.metric))
+    metric = res.claim.effects[0].metric
+    return [metric] if metric else []
 
 
 def arms(res: ClaimResults) -> list[str]:
-    """Every arm's mean and CI, per protocol, on the protocol's own metric."""
+    """Every arm's mean and CI, per protocol, on each metric its effects use.
+
+    An arm appears under every metric it was measured on; one measured on none of them
+    (a run that failed everywhere) appears under the first, as missing.
+    """
     out = ["## Every arm (mean and 95% CI over the seeds used)", ""]
     for proto in res.protocols:
-        metric = protocol_metric(res, proto)
-        if metric is None:
-            continue
-        summ = res.arm_means(proto, metric)
-        rows = [
-            [
-                arm,
-                "—"
-                if (m := summ.get(arm)) is None
-                else f"{fmt.value(m['mean'], metric)} [{fmt.value(m['ci_low'], metric)}, "
-                f"{fmt.value(m['ci_high'], metric)}]",
-                "—" if m is None else m["n"],
+        metrics = protocol_metrics(res, proto)
+        summs = {metric: res.arm_means(proto, metric) for metric in metrics}
+        for i, metric in enumerate(metrics):
+            summ = summs[metric]
+            shown = [
+                arm
+                for arm in res.claim.protocols[proto].arms
+                if arm in summ or (i == 0 and not any(arm in s for s in summs.values()))
             ]
-            for arm in res.claim.protocols[proto].arms
-        ]
-        out += [f"`{proto}`, {metric}:", "", *fmt.table(["arm", "mean [95% CI]", "n"], rows), ""]
+            rows = [
+                [
+                    arm,
+                    "—"
+                    if (m := summ.get(arm)) is None
+                    else f"{fmt.value(m['mean'], metric)} [{fmt.value(m['ci_low'], metric)}, "
+                    f"{fmt.value(m['ci_high'], metric)}]",
+                    "—" if m is None else m["n"],
+                ]
+                for arm in shown
+            ]
+            if rows:
+                out += [
+                    f"`{proto}`, {metric}:",
+                    "",
+                    *fmt.table(["arm", "mean [95% CI]", "n"], rows),
+                    "",
+                ]
     return out
 
 
@@ -423,10 +453,10 @@ def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
     if VERDICT_PROTOCOL not in res.protocols:
         return []
     fig_dir.mkdir(parents=True, exist_ok=True)
-    protos = [p for p in res.protocols if protocol_metric(res, p) is not None]
+    protos = [p for p in res.protocols if protocol_metrics(res, p)]
     fig, axes = figures.new_figure(5.0 * len(protos), 4.0, ncols=len(protos))
     for ax, proto in zip(axes, protos, strict=True):
-        metric = protocol_metric(res, proto)
+        metric = protocol_metrics(res, proto)[0]
         runs = res.used(proto)
         summ = arm_summary(runs, metric, res.claim.id, proto)
         figures.per_seed(
@@ -694,13 +724,14 @@ def faithful_table(res: ClaimResults) -> list[str]:
     e = res.claim.effects[0]
     if FAITHFUL not in res.protocols or e.metric is None:
         return []
+    metric = faithful_metric(res)
     runs = res.used(FAITHFUL)
-    wide = runs.pivot_table(index="seed", columns="arm", values=e.metric, aggfunc="first")
+    wide = runs.pivot_table(index="seed", columns="arm", values=metric, aggfunc="first")
     wide = wide[[a for a in res.claim.protocols[FAITHFUL].arms if a in wide]]
-    rows = [[int(seed)] + [fmt.value(v, e.metric) for v in r] for seed, r in wide.iterrows()]
-    rows.append(["mean"] + [fmt.value(wide[a].mean(), e.metric) for a in wide])
+    rows = [[int(seed)] + [fmt.value(v, metric) for v in r] for seed, r in wide.iterrows()]
+    rows.append(["mean"] + [fmt.value(wide[a].mean(), metric) for a in wide])
     out = [
-        f"## Faithful re-run, per seed ({e.metric})",
+        f"## Faithful re-run, per seed ({metric})",
         "",
         *fmt.table(["seed", *wide.columns], rows),
         "",
@@ -723,6 +754,26 @@ def faithful_table(res: ClaimResults) -> list[str]:
         *fmt.table(["comparison", "n", "difference", "95% CI", "CI method", "verdict"], rows),
         "",
     ]
+
+
+def at_grid_edge(res: ClaimResults, proto_name: str) -> list[str]:
+    """Arms whose chosen value is the smallest or largest of a numeric grid."""
+    t = res.claim.protocols[proto_name].tuning
+    try:
+        grid = [float(v) for v in t.values] if t is not None else []
+    except (TypeError, ValueError):
+        return []
+    if len(grid) < 3:
+        return []
+    out = []
+    for arm, trial in sorted(res.tuned.get(proto_name, {}).items()):
+        try:
+            v = float(str(trial).split("=")[-1])
+        except ValueError:
+            continue
+        if v in (min(grid), max(grid)):
+            out.append(f"{arm} ({v:g})")
+    return out
 
 
 def tuning(res: ClaimResults) -> list[str]:
@@ -749,7 +800,12 @@ def tuning(res: ClaimResults) -> list[str]:
             f"## Tuning ({proto_name})",
             "",
             f"Mean {t.metric} over tuning seeds {sorted(set(trials['seed']))} (disjoint from "
-            f"the evaluation seeds), per arm and value; each arm uses its best value.",
+            f"the evaluation seeds), per arm and value; each arm uses its best value."
+            + (
+                f" Chosen at the edge of the grid: {', '.join(edge)}."
+                if (edge := at_grid_edge(res, proto_name))
+                else ""
+            ),
             "",
             *fmt.table(["arm", *[c.split("=")[-1] for c in cols], "chosen"], rows),
             "",
