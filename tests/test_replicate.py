@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, make, snapshot
 
 
@@ -61,3 +62,31 @@ def test_a_bare_hydra_run_does_not_run_defaults(tmp_path):
     assert res.returncode != 0
     assert "Missing mandatory value" in res.stdout + res.stderr
     assert not any(tmp_path.iterdir())
+
+
+ACTIVATION_CLAIMS = ["h-ee-1", "h-ee-17", "boltzmann-gate", "mertens-dropout"]
+
+
+@pytest.mark.parametrize("claim", ACTIVATION_CLAIMS)
+def test_activation_claims_replicate_end_to_end(claim, tmp_path):
+    """Each activation claim runs at the smoke budget and writes a full report (CPU part)."""
+    import yaml
+
+    args = f"ARGS=paths.runs={tmp_path / 'runs'} paths.reports={tmp_path / 'reports'}"
+    res = make("replicate", f"CLAIM={claim}", "BUDGET=smoke", args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    spec = yaml.safe_load((REPO / "claims" / f"{claim}.yaml").read_text())
+    cpu = [p for p, v in spec["protocols"].items() if v.get("device", "cpu") == "cpu"]
+    for protocol in cpu:  # every CPU protocol left records, every arm at least one
+        for arm in spec["protocols"][protocol]["arms"]:
+            recs = list((tmp_path / "runs" / claim / protocol / arm).rglob("record.json"))
+            assert recs, f"{protocol}/{arm} has no record"
+    report = (tmp_path / "reports" / f"{claim}.md").read_text()
+    for heading in ["## Verdict", "## Authors' figure, faithful re-run and audit", "## Parity"]:
+        assert heading in report
+    for protocol in cpu:
+        if protocol != "faithful":
+            assert f"### `{protocol}`" in report
+    for effect in spec["effects"]:  # every CPU comparison has a verdict row
+        if spec["protocols"][effect.get("protocol", "audit")].get("device", "cpu") == "cpu":
+            assert f"| `{effect['name']}` |" in report
