@@ -167,6 +167,7 @@ class Protocol:
     sequential: Sequential | None = None  # None: one look at all seeds, alpha 0.05
     metrics: dict[str, str] = field(default_factory=dict)  # effect metric -> this protocol's
     # measure of it, e.g. {test_loss: train_loss_tail}: the authors' metric in the faithful run
+    show: list[str] = field(default_factory=list)  # more metrics to tabulate per arm, no verdict
     device: str = "cpu"  # cpu | cuda: the budget profile run on a machine with it runs this
     exclusive: bool = False  # one run at a time (timings: no other run shares the machine)
     deviations: list[str] = field(default_factory=list)  # known flaws kept (faithful) or fixed
@@ -450,6 +451,9 @@ def _check_protocol(name: str, proto: Protocol, fail) -> None:
         fail(where, f"unknown protocol '{name}' (faithful, audit, or audit_<what>)")
     if proto.device not in DEVICES:
         fail(f"{where}.device", f"unknown device '{proto.device}' ({list(DEVICES)})")
+    for i, m in enumerate(proto.show):
+        if m not in METRICS:
+            fail(f"{where}.show[{i}]", f"unknown metric '{m}' ({_known()})")
     for key, value in proto.metrics.items():
         for m in (key, value):
             if m not in METRICS:

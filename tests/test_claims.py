@@ -60,6 +60,11 @@ def test_unknown_metric(write_claim, claim_dict):
     _expect(write_claim, claim_dict, "effects[1].metric", "unknown metric 'acc'")
 
 
+def test_unknown_metric_to_show(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["show"] = ["bandwidth"]
+    _expect(write_claim, claim_dict, "protocols.audit.show[0]", "unknown metric 'bandwidth'")
+
+
 def test_wrong_type(write_claim, claim_dict):
     claim_dict["effects"][0]["size"] = "big"
     _expect(write_claim, claim_dict, "effects[0].size", "could not be converted to Float")

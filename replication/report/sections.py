@@ -403,12 +403,14 @@ def why_audit(res: ClaimResults) -> list[str]:
 
 
 def protocol_metrics(res: ClaimResults, name: str) -> list[str]:
-    """The metrics a protocol's arms are shown on: its effects', as it measures them."""
+    """The metrics a protocol's arms are shown on: its effects' (as it measures them), then
+    the ones its `show` list adds (e.g. achieved bandwidth next to kernel times)."""
     p = res.protocols.get(name)
     if p is not None and p.results:
-        return list(dict.fromkeys(r.spec.metric for r in p.results.values() if r.spec.metric))
-    metric = res.claim.effects[0].metric
-    return [metric] if metric else []
+        used = [r.spec.metric for r in p.results.values() if r.spec.metric]
+    else:
+        used = [res.claim.effects[0].metric] if res.claim.effects[0].metric else []
+    return list(dict.fromkeys([*used, *res.claim.protocols[name].show]))
 
 
 def arms(res: ClaimResults) -> list[str]:
