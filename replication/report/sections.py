@@ -334,7 +334,8 @@ def why_faithful(res: ClaimResults) -> list[str]:
     metric = faithful_metric(res)
     means = res.arm_means(FAITHFUL, metric)
     out = []
-    if e.authors and e.treatment in means and e.baseline in means:
+    has_values = e.authors and e.authors.treatment is not None and e.authors.baseline is not None
+    if has_values and e.treatment in means and e.baseline in means:
         out.append(
             f"- **Authors vs our faithful re-run.** The authors report "
             f"{fmt.value(e.authors.treatment, metric)} vs "
