@@ -11,11 +11,15 @@ import copy
 from collections.abc import Callable
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from replication.models.activations import OPS_PER_ELEMENT, Activation
 
-FLOPS_NOTE = "torch.utils.flop_counter: matrix products only; elementwise ops count as 0"
+FLOPS_NOTE = (
+    "torch.utils.flop_counter: matrix products only (attention through the math path); "
+    "elementwise ops count as 0"
+)
 
 
 def count_params(model: torch.nn.Module) -> int:
@@ -45,7 +49,9 @@ def count_flops(
         for m in probe.modules()
         if isinstance(m, Activation)
     ]
-    with torch.random.fork_rng(devices=[]):
+    # The math attention path: fused SDPA kernels (e.g. CPU flash attention, taken only when
+    # dropout is off) are invisible to the counter, which would make dropout look costly.
+    with torch.random.fork_rng(devices=[]), sdpa_kernel(SDPBackend.MATH):
         with FlopCounterMode(display=False) as fwd, torch.no_grad():
             probe(x)
         for h in hooks:

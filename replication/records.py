@@ -4,7 +4,8 @@ Layout: runs/<claim>/<protocol>/<arm>/seed=<n>/record.json (tuning trials under
 <arm>/tune/<param>=<value>/seed=<n>/).
 
 Identity: a record belongs to a run if it sits at the run's folder and carries the run's
-config hash: sha256 of the resolved job config (without `paths`) plus COMPUTE_VERSION. The git
+config hash: sha256 of the resolved job config (without `paths`, `sweep` and the budget profile's
+name: two profiles with the same caps run the same thing) plus COMPUTE_VERSION. The git
 SHA is recorded but is not part of the identity, so editing docs or reports does not
 invalidate results; a code change that alters what runs compute must bump COMPUTE_VERSION
 (docs/running.md).
@@ -26,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 SCHEMA_VERSION = 2
-COMPUTE_VERSION = 1  # bump when a code change alters what runs compute (invalidates records)
+COMPUTE_VERSION = 2  # bump when a code change alters what runs compute (invalidates records)
+# 2: attention FLOPs counted through the math SDPA path (fused CPU kernels counted as 0)
 RECORD_NAME = "record.json"
 HASH_EXCLUDE = ("paths", "sweep")  # where files go and how the sweep runs change no result
 STATUSES = ("complete", "diverged", "failed")
@@ -75,6 +77,8 @@ def _canonical(data: object) -> bytes:
 def config_hash(config: dict) -> str:
     """sha256 of the canonical config without HASH_EXCLUDE keys, plus COMPUTE_VERSION."""
     kept = {k: v for k, v in config.items() if k not in HASH_EXCLUDE}
+    if isinstance(kept.get("budget"), dict):  # the profile's name is a label; its caps count
+        kept["budget"] = {k: v for k, v in kept["budget"].items() if k != "name"}
     kept["__compute_version__"] = COMPUTE_VERSION
     return hashlib.sha256(_canonical(kept)).hexdigest()[:16]
 

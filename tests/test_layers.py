@@ -110,3 +110,28 @@ def test_char_transformer_is_causal(norm):
     b = a.clone()
     b[0, 10:] = (b[0, 10:] + 1) % 30  # change only the future
     assert torch.allclose(m(a)[0, :10], m(b)[0, :10], atol=1e-6)
+
+
+def test_attention_flops_do_not_depend_on_the_sdpa_kernel_picked():
+    """Dropout sends attention down another kernel; the count must not notice (parity)."""
+    import torch.nn.functional as F
+
+    from replication.accounting import count_flops
+
+    x = torch.randint(0, 30, (4, 16))
+    y = torch.randint(0, 30, (4, 16))
+
+    def loss(out, t):
+        return F.cross_entropy(out.reshape(-1, 30), t.reshape(-1))
+
+    counts = {
+        (p, norm): count_flops(CharLM(30, 16, 32, 4, 2, 64, dropout=p, norm=norm), x, y, loss)[
+            "flops_per_example_forward"
+        ]
+        for p in (0.0, 0.3)
+        for norm in ("pre", "post")
+    }
+    assert len(set(counts.values())) == 1, counts
+    # attention's two matrix products are in it: 2 layers x 2 x (2 x T^2 x d) per example
+    no_attn = 2 * (4 * 2 * 16 * 32 * 32 + 2 * 2 * 16 * 32 * 64) + 2 * 16 * 32 * 30
+    assert counts[(0.0, "pre")] == no_attn + 2 * 2 * 2 * 16 * 16 * 32
