@@ -20,6 +20,11 @@ def test_choices_at_either_end_of_the_grid_are_flagged():
     assert at_grid_edge(res, "audit") == ["a (1)", "c (0.01)"]
 
 
+def test_a_lower_edge_of_zero_is_a_bound_not_a_warning():
+    res = _res([0.0, 0.1, 0.5], {"audit": {"a": "model.dropout=0.0", "b": "model.dropout=0.5"}})
+    assert at_grid_edge(res, "audit") == ["b (0.5)"]
+
+
 def test_non_numeric_or_short_grids_are_not_flagged():
     assert at_grid_edge(_res(["x", "y", "z"], {"audit": {"a": "p=x"}}), "audit") == []
     assert at_grid_edge(_res([0.1, 1.0], {"audit": {"a": "optim.lr=1.0"}}), "audit") == []

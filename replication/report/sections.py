@@ -410,7 +410,8 @@ def protocol_metrics(res: ClaimResults, name: str) -> list[str]:
     if p is not None and p.results:
         used = [r.spec.metric for r in p.results.values() if r.spec.metric]
     else:
-        used = [res.claim.effects[0].metric] if res.claim.effects[0].metric else []
+        metric = res.claim.effects[0].metric
+        used = [res.claim.protocols[name].metrics.get(metric, metric)] if metric else []
     return list(dict.fromkeys([*used, *res.claim.protocols[name].show]))
 
 
@@ -760,7 +761,8 @@ def faithful_table(res: ClaimResults) -> list[str]:
 
 
 def at_grid_edge(res: ClaimResults, proto_name: str) -> list[str]:
-    """Arms whose chosen value is the smallest or largest of a numeric grid."""
+    """Arms whose chosen value is the smallest or largest of a numeric grid (a smallest value
+    of 0, e.g. no dropout, is a bound the search could not go past, so it is not flagged)."""
     t = res.claim.protocols[proto_name].tuning
     try:
         grid = [float(v) for v in t.values] if t is not None else []
@@ -774,7 +776,7 @@ def at_grid_edge(res: ClaimResults, proto_name: str) -> list[str]:
             v = float(str(trial).split("=")[-1])
         except ValueError:
             continue
-        if v in (min(grid), max(grid)):
+        if v == max(grid) or (v == min(grid) and v != 0):  # 0 is a bound, not an edge
             out.append(f"{arm} ({v:g})")
     return out
 
