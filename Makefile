@@ -23,7 +23,7 @@ setup: .venv/.installed ## create .venv and install the pinned dependencies
 	.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-test: ## run the test suite (unit tests and smoke replicates of every claim; ~12 min)
+test: ## run the test suite (unit tests and smoke replicates of every claim; ~14 min)
 	$(PY) -m pytest -q
 
 test-all: ## run every test, including those marked slow
