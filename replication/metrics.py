@@ -2,12 +2,14 @@
 
 Tasks write these names into `record.metrics`; the claim schema rejects any other name, which
 turns a typo in a claim file into an error instead of an empty comparison. `unit` decides how
-reports show values ("fraction": values as %, differences as points).
+reports show values ("fraction": values as %, differences as points; "count": integers
+with separators).
 """
 
 from dataclasses import dataclass
 
 FRACTION = "fraction"
+COUNT = "count"
 
 
 @dataclass(frozen=True)
@@ -72,18 +74,20 @@ _ALL = [
         "entropy of the share of test rows whose top-weighted expert is each expert, / ln(n)",
     ),
     # cost (from the record's accounting, timing and energy)
-    Metric("params", False, "total parameters of the model"),
-    Metric("flops_per_example", False, "forward FLOPs per example, matrix products only"),
+    Metric("params", False, "total parameters of the model", COUNT),
+    Metric("flops_per_example", False, "forward FLOPs per example, matrix products only", COUNT),
     Metric(
         "act_ops_per_example",
         False,
         "activation operations per example: elements x the "
         "authors' ops per element (models/activations.py OPS_PER_ELEMENT)",
+        COUNT,
     ),
     Metric(
         "flops_with_act_per_example",
         False,
         "forward matrix-product FLOPs per example plus the activation's operations",
+        COUNT,
     ),
     Metric("time_wall_s", False, "wall-clock seconds of the training loop"),
     Metric(
@@ -102,3 +106,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 
 def is_fraction(name: str | None) -> bool:
     return name in METRICS and METRICS[name].unit == FRACTION
+
+
+def is_count(name: str | None) -> bool:
+    return name in METRICS and METRICS[name].unit == COUNT

@@ -101,27 +101,7 @@ def run(cfg: DictConfig) -> dict:
 def failed(cfg: DictConfig, config: dict, chash: str, err: Exception) -> records.RunRecord:
     where = "".join(traceback.format_exception(err)[-3:-1]).strip()
     tail = f"{type(err).__name__}: {' '.join(str(err).split())}\n{where}"
-    return records.RunRecord(
-        claim_id=cfg.claim_id,
-        protocol=cfg.protocol,
-        arm=cfg.arm,
-        seed=int(cfg.seed),
-        stage=cfg.stage,
-        trial=cfg.trial,
-        status="failed",
-        metrics={},
-        curve=[],
-        extras={},
-        config=config,
-        config_hash=chash,
-        overrides=_overrides(),
-        accounting={},
-        timing={},
-        energy={},
-        environment=provenance.environment(cfg.device),
-        error=tail,
-        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    )
+    return _record(cfg, config, chash, "failed", {}, {}, [], {}, None, error=tail)
 
 
 def _overrides() -> list[str]:
@@ -207,8 +187,10 @@ def _record(
     extras: dict,
     curve: list,
     acct: dict,
-    used: dict,
+    used: dict | None,
+    error: str | None = None,
 ) -> records.RunRecord:
+    """The record of a run; `used` (time and energy) is None for a run that crashed."""
     return records.RunRecord(
         claim_id=cfg.claim_id,
         protocol=cfg.protocol,
@@ -224,9 +206,10 @@ def _record(
         config_hash=chash,
         overrides=_overrides(),
         accounting=acct,
-        timing={"wall_s": used["wall_s"], "cpu_s": used["cpu_s"]},
-        energy=used["energy"],
+        timing={"wall_s": used["wall_s"], "cpu_s": used["cpu_s"]} if used else {},
+        energy=used["energy"] if used else {},
         environment=provenance.environment(cfg.device),
+        error=error,
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
 

@@ -58,9 +58,7 @@ def test_kernel_metrics_positive_and_bandwidth_consistent(mode, dtype, act):
     assert metrics["kernel_time_s"] == pytest.approx(np.median(extras["repeat_times_s"]))
     moved = metrics["kernel_bandwidth_gbs"] * 1e9 * metrics["kernel_time_s"]
     assert moved == pytest.approx(ideal_bytes(4096, dtype, mode))
-    assert extras["compile_backend"] == "eager"
-    assert isinstance(extras["device_name"], str)
-    assert extras["torch_version"] == torch.__version__
+    assert extras["compile_backend"] == "eager"  # device and versions: the record's environment
 
 
 def test_ideal_bytes_traffic_model():

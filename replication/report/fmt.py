@@ -7,14 +7,11 @@ import math
 
 from replication.analysis import Result
 from replication.claims import Comparison, Direction, Kind, Scale
-from replication.metrics import is_fraction
+from replication.metrics import is_count, is_fraction
 
 
 def nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-COUNTS = ("params", "flops_per_example", "act_ops_per_example", "flops_with_act_per_example")
 
 
 def value(x: float, metric: str) -> str:
@@ -23,7 +20,7 @@ def value(x: float, metric: str) -> str:
         return "n/a"
     if is_fraction(metric):
         return f"{100 * x:.2f}%"
-    if metric in COUNTS:
+    if is_count(metric):
         return f"{x:,.0f}"
     if x != 0 and abs(x) < 0.01:  # kernel times: 4.82e-05, not 0.0000
         return f"{x:.4g}"

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from replication import provenance
 from replication.models import activations
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -127,15 +126,6 @@ def time_repeats(
         run_repeat()
         times.append(time.perf_counter() - t0)
     return times
-
-
-def _environment(device: str) -> dict:
-    """Extras every benchmark reports: where it ran, and with what."""
-    return {
-        "device_name": provenance.device_name(device),
-        "torch_version": torch.__version__,
-        "num_threads": torch.get_num_threads(),
-    }
 
 
 def _inductor_cache() -> None:
@@ -239,7 +229,6 @@ class KernelBench:
         }
         extras = {
             "repeat_times_s": per_call,  # per-call time in each repeat; metric = their median
-            **_environment(device),
             "compile_backend": "inductor" if self.compile else "eager",
         }
         return metrics, extras
@@ -316,7 +305,6 @@ class NumpyBench:
         metrics = {"kernel_time_s": statistics.median(per_call)}
         extras = {
             "repeat_times_s": per_call,
-            **_environment("cpu"),
             "numpy_version": np.__version__,
             "compile_backend": "numpy",
         }
@@ -377,7 +365,6 @@ class StepBench:
         metrics = {"step_time_s": statistics.median(per_step)}
         extras = {
             "repeat_times_s": per_step,
-            **_environment(device),
             "compile_backend": "torch.compile" if hasattr(model, "_orig_mod") else "eager",
         }
         return metrics, extras
