@@ -38,8 +38,8 @@ replicate: ## run CLAIM's sweep and write its report (BUDGET=default|smoke, LAUN
 report: ## re-render CLAIM's report from its existing run records (no training)
 	$(PY) -m replication report $(CLAIM) --budget $(BUDGET) $(ARGS)
 
-validate: ## check every claim file: schema, arms, and that each arm's config composes
-	$(PY) -m replication validate
+validate: ## check every claim file: the guard, the schema, and every run config composed and built
+	$(PY) -m replication validate $(ARGS)
 
 list: ## list the claims
 	$(PY) -m replication list

@@ -14,24 +14,23 @@ import sys
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
-
-from replication import CONF_DIR
-from replication.claims import ClaimError, find_claim, load_claim
+from replication import UserError, one_line, profiles
+from replication.claimfile import find_claim, load_claim
+from replication.claims import Claim, ClaimError
+from replication.confscan import budget_profiles
 from replication.report import write_report
-from replication.sweep import check_composes
+from replication.sweep import Budget
+from replication.validate import check_claim
 
 
-def composed(overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
-
-
-def _settings(budget: str, overrides: list[str]) -> DictConfig:
-    """The composed paths and budget a command works with (budget profile + overrides)."""
-    return composed(
-        [f"budget={budget}", *[o for o in overrides if o.startswith(("paths.", "budget."))]]
+def validated(claim: Claim, budgets: list[Budget], overrides: list[str]) -> int:
+    """Compose, check and build every run config of the claim under these budgets."""
+    extra = [o for o in overrides if not o.startswith("budget=")]
+    return check_claim(
+        claim,
+        lambda b, ovs: profiles.composed([f"budget={b.name}", *ovs], hydra=True),
+        budgets,
+        extra,
     )
 
 
@@ -55,8 +54,13 @@ def sweep(claim: str, budget: str, launcher: str, overrides: list[str]) -> int:
 
 
 def cmd_replicate(args: argparse.Namespace) -> int:
+    """The claim file, budget and launcher are checked here; the sweeper then composes and
+    checks every run config (replication/validate.py) before the first run starts. Either
+    refuses a bad input with one line and exit status 2."""
     t0 = time.perf_counter()
-    rc = sweep(args.claim, args.budget, args.launcher, args.overrides)
+    cfg = profiles.settings(args.budget, args.overrides)
+    find_claim(args.claim, Path(cfg.paths.claims))
+    rc = sweep(args.claim, args.budget, profiles.launcher(args.launcher), args.overrides)
     if rc != 0:
         return rc
     print(f"sweep finished in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -64,36 +68,60 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    cfg = _settings(args.budget, args.overrides)
+    cfg = profiles.settings(args.budget, args.overrides)
     p = cfg.paths
-    path = write_report(
+    path, skipped = write_report(
         args.claim, Path(p.claims), Path(p.runs), Path(p.reports), cfg.budget.max_seeds
     )
+    for line in skipped:
+        print(f"warning: left out of {Path(p.reports) / 'README.md'}: {line}", file=sys.stderr)
     print(f"report: {path}")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    claims_dir = Path(_settings("default", []).paths.claims)
+    """Every claim named (default: all), under every budget profile; one line per claim."""
+    claims_dir = Path(profiles.settings("default", args.overrides).paths.claims)
     paths = [Path(c) if c.endswith(".yaml") else claims_dir / f"{c}.yaml" for c in args.claims]
-    paths = paths or sorted(claims_dir.glob("*.yaml"))
+    budgets = [profiles.budget(name, args.overrides) for name in budget_profiles()]
+    failed = 0
+    for path, problem in _check_all(paths or sorted(claims_dir.glob("*.yaml")), budgets, args):
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"ok: {path}")
+    return 2 if failed else 0
+
+
+def _check_all(paths: list[Path], budgets: list[Budget], args: argparse.Namespace):
+    """(path, None) for each valid claim, (path, ClaimError) for each invalid one."""
     seen: dict[str, Path] = {}
     for path in paths:
-        claim = load_claim(path)
-        if claim.id.lower() in seen:
-            raise ClaimError(path, "id", f"duplicate claim id: also {seen[claim.id.lower()]}")
-        seen[claim.id.lower()] = path
-        check_composes(claim, composed, ["budget=default"])
-        print(f"ok: {path}")
-    return 0
+        try:
+            claim = load_claim(path)
+            if claim.id.lower() in seen:
+                raise ClaimError(path, "id", f"duplicate claim id: also {seen[claim.id.lower()]}")
+            seen[claim.id.lower()] = path
+            validated(claim, budgets, args.overrides)
+        except ClaimError as err:
+            yield path, err
+            continue
+        yield path, None
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    claims_dir = Path(_settings("default", []).paths.claims)
+    claims_dir = Path(profiles.settings("default", args.overrides).paths.claims)
+    failed = 0
     for path in sorted(claims_dir.glob("*.yaml")):
-        claim = find_claim(path.stem, claims_dir)
-        print(f"{claim.id:12s} {claim.title}")
-    return 0
+        try:
+            claim = find_claim(path.stem, claims_dir)
+        except ClaimError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{claim.id:12s} {one_line(claim.title)}")
+    return 2 if failed else 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -113,7 +141,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from replication.merge import merge
 
-    dest = Path(args.into or _settings("default", []).paths.runs)
+    dest = Path(args.into or profiles.settings("default", []).paths.runs)
+    for src in args.sources:
+        if not Path(src).is_dir():
+            raise UserError(f"FROM: {src} is not a folder of run records")
     res = merge([Path(s) for s in args.sources], dest)
     for line in res.conflicts + res.invalid:
         print(f"conflict: {line}" if line in res.conflicts else f"invalid: {line}")
@@ -127,12 +158,23 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_nightly(args: argparse.Namespace) -> int:
     from replication import nightly
 
-    cfg = _settings("nightly", args.overrides)
+    cfg = profiles.settings("nightly", args.overrides)
     claims_dir, runs_dir = Path(cfg.paths.claims), Path(cfg.paths.runs)
+    profiles.launcher(args.launcher)
+    paths = sorted(claims_dir.glob("*.yaml"))
+    bad = [
+        err
+        for _, err in _check_all(paths, [profiles.budget("nightly", args.overrides)], args)
+        if err
+    ]
+    for err in bad:  # a nightly with an invalid claim is red before anything runs
+        print(f"error: {err}", file=sys.stderr)
+    if bad:
+        return 2
     if args.fresh and runs_dir.exists():
         shutil.rmtree(runs_dir)
     t0 = time.perf_counter()
-    for path in sorted(claims_dir.glob("*.yaml")):
+    for path in paths:
         rc = sweep(path.stem, "nightly", args.launcher, args.overrides)
         if rc != 0:
             print(f"nightly: {path.stem} failed (exit {rc})", file=sys.stderr)
@@ -173,9 +215,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "replicate":
             p.add_argument("--launcher", default="parallel", help="conf/hydra/launcher preset")
         p.add_argument("overrides", nargs="*", help="extra Hydra overrides, e.g. paths.runs=/tmp")
-    p = sub.add_parser("validate", help="check claim files (schema and composable arms)")
-    p.add_argument("claims", nargs="*")
-    sub.add_parser("list", help="list claims")
+    p = sub.add_parser("validate", help="check claim files: schema, guard, every run config")
+    p.add_argument("claims", nargs="*", help="claim ids or files (default: every claim)")
+    p = sub.add_parser("list", help="list claims")
+    p.add_argument("overrides", nargs="*", help="e.g. paths.claims=<folder>")
     p = sub.add_parser("calibrate", help="simulate the verdict engine's error rates")
     p.add_argument("--sims", type=int, default=2000, help="simulations per row")
     p.add_argument("--resamples", type=int, default=9999, help="bootstrap resamples per CI")
@@ -207,6 +250,9 @@ HANDLERS = {
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
+    if args.command == "validate":  # overrides and claims are both positional there
+        args.overrides = [c for c in args.claims if "=" in c]
+        args.claims = [c for c in args.claims if "=" not in c]
     # argparse cannot take positional overrides after options; accept them anywhere
     stray = [u for u in unknown if u.startswith("-") or "=" not in u]
     if stray or (unknown and not hasattr(args, "overrides")):
@@ -215,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides += unknown
     try:
         return HANDLERS[args.command](args)
-    except ClaimError as err:
+    except UserError as err:  # a claim, an option or a folder the user gave: one line
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -170,14 +170,13 @@ def write_report(rates: list[Rate], out_dir, n_resamples: int, seconds: float) -
     """reports/calibration.md and calibration.png: every measured rate against its bound."""
     from pathlib import Path
 
-    from replication import figures
+    from replication import figures, workspace
     from replication.report.fmt import table
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     fig, axes = figures.new_figure(13, 3.8, ncols=3)
     figures.calibration(axes, rates)
-    figures.save(fig, out_dir / "calibration.png")
+    figures.save(fig, out_dir / "calibration.png", out_dir)
     rows = [
         [
             r.name,
@@ -224,4 +223,4 @@ def write_report(rates: list[Rate], out_dir, n_resamples: int, seconds: float) -
         "![calibration](calibration.png)",
         "",
     ]
-    (out_dir / "calibration.md").write_text("\n".join(lines))
+    workspace.write_atomic(out_dir / "calibration.md", "\n".join(lines), out_dir)

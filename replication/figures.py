@@ -4,6 +4,9 @@ saves the files. Points are spread by seed order, not random jitter, so PNGs are
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from replication import workspace
 from replication.analysis import Result
 from replication.metrics import is_fraction
 
@@ -149,7 +153,10 @@ def new_figure(width: float, height: float, ncols: int = 1) -> tuple[plt.Figure,
     return fig, list(axes[0])
 
 
-def save(fig: plt.Figure, path) -> None:
+def save(fig: plt.Figure, path: Path, root: Path) -> None:
+    """PNG at `path`, written atomically and only under `root` (replication/workspace.py)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     plt.close(fig)
+    workspace.write_atomic(path, buf.getvalue(), root)

@@ -9,12 +9,10 @@ the destination keeps its own and the conflict is listed. Nothing is overwritten
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from replication import records
+from replication import records, workspace
 
 
 @dataclass
@@ -25,11 +23,8 @@ class MergeResult:
     invalid: list[str] = field(default_factory=list)
 
 
-def _copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+def _copy(src: Path, dst: Path, root: Path) -> None:
+    workspace.write_atomic(dst, src.read_bytes(), root)
 
 
 def _same_result(a: records.RunRecord, b: records.RunRecord) -> bool:
@@ -58,7 +53,7 @@ def merge(sources: list[Path], dest: Path) -> MergeResult:
             except records.RecordError:
                 have = None  # a corrupt destination record is replaced
             if have is None or (have.status == "failed" and rec.status != "failed"):
-                _copy(path, target)
+                _copy(path, target, Path(dest))
                 out.copied.append(rel)
             elif have.config_hash != rec.config_hash:
                 out.conflicts.append(

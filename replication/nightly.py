@@ -13,9 +13,9 @@ import json
 import math
 from pathlib import Path
 
-from replication import records
+from replication import records, workspace
 from replication.analysis import Result, audit_protocols
-from replication.claims import find_claim
+from replication.claimfile import find_claim
 from replication.report.results import analyse
 
 TOLERANCE = 0.25  # of the margin: how far a CI bound may move before it counts as a change
@@ -104,4 +104,5 @@ def load(path: Path) -> dict | None:
 
 
 def save(table: dict, path: Path) -> None:
-    Path(path).write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    path = Path(path)
+    workspace.write_atomic(path, json.dumps(table, indent=1, sort_keys=True) + "\n", path.parent)

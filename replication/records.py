@@ -10,9 +10,10 @@ SHA is recorded but is not part of the identity, so editing docs or reports does
 invalidate results; a code change that alters what runs compute must bump COMPUTE_VERSION
 (docs/running.md).
 
-Integrity: a record is written to a temporary file, fsynced and renamed, and carries a sha256
-checksum of its own content. A torn, truncated or edited record fails the checksum and is
-treated as absent (reported with its path, run again), never read as a result.
+Integrity: a record is written to a temporary file of its writer, fsynced and renamed, only
+under the runs root, and carries a sha256 checksum of its own content. A torn, truncated or
+edited record fails the checksum and is treated as absent (reported with its path, run
+again), never read as a result; a record that is a link is never read.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from replication import workspace
 
 SCHEMA_VERSION = 2
 COMPUTE_VERSION = 2  # bump when a code change alters what runs compute (invalidates records)
@@ -89,24 +91,19 @@ def _checksum(data: dict) -> str:
     ).hexdigest()
 
 
-def write(record: RunRecord, path: Path) -> None:
-    """Atomic: write a temp file in the same folder, fsync, rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
-        stale.unlink(missing_ok=True)
+def write(record: RunRecord, path: Path, root: Path) -> None:
+    """Atomic and confined: a temporary file of this writer, fsynced and renamed over the
+    target, which must lie under `root` (the runs root; replication/workspace.py)."""
     data = dataclasses.asdict(record)
     data["checksum"] = _checksum(data)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    workspace.write_atomic(path, text, root)
 
 
 def read(path: Path) -> RunRecord:
     """A verified record, or RecordError naming the path and what is wrong."""
+    if Path(path).is_symlink():
+        raise RecordError(f"{path}: a link, not a record (records are never read through links)")
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:

@@ -8,9 +8,8 @@ stopped. The claim sweeper (replication/sweep.py) builds each job's overrides.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
-import re
+import os
 import traceback
 from pathlib import Path
 
@@ -20,41 +19,23 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from replication import CONF_DIR, accounting, energy, provenance, records
+from replication import CONF_DIR, accounting, confscan, energy, provenance, records, workspace
 from replication.models.activations import Activation
 from replication.train import evaluate_splits, fit, make_optimizer
 
 log = logging.getLogger(__name__)
 
 
-@functools.cache
-def allowed_targets() -> frozenset[str]:
-    """The classes conf/ itself names under `_target_` inside this package: the only things a
-    run may instantiate (claims cannot add conf files, and may not set _target_ at all)."""
-    found = set()
-    for path in CONF_DIR.rglob("*.yaml"):
-        found |= set(re.findall(r"^\s*_target_:\s*(\S+)", path.read_text(), re.M))
-    return frozenset(t for t in found if t.startswith("replication."))
-
-
 def build(node: DictConfig):
-    """hydra.utils.instantiate, restricted to allowed_targets() at every depth."""
-    for target in _targets(OmegaConf.to_container(node, resolve=False)):
-        if target not in allowed_targets():
+    """hydra.utils.instantiate, restricted to the classes conf/ names, at every depth; the
+    node is resolved first, so that no interpolation can hide a `_target_`."""
+    for target in confscan.targets(OmegaConf.to_container(node, resolve=True)):
+        if target not in confscan.allowed_targets():
             raise ValueError(
                 f"refusing to instantiate {target!r}: not one of the classes "
-                f"conf/ names ({', '.join(sorted(allowed_targets()))})"
+                f"conf/ names ({', '.join(sorted(confscan.allowed_targets()))})"
             )
     return hydra.utils.instantiate(node)
-
-
-def _targets(node) -> list[str]:
-    if isinstance(node, dict):
-        own = [str(node["_target_"])] if "_target_" in node else []
-        return own + [t for v in node.values() for t in _targets(v)]
-    if isinstance(node, list):
-        return [t for v in node for t in _targets(v)]
-    return []
 
 
 def record_path(cfg: DictConfig) -> Path:
@@ -78,7 +59,8 @@ def run(cfg: DictConfig) -> dict:
         )
     config = job_config(cfg)
     chash = records.config_hash(config)
-    path = record_path(cfg)
+    path, root = record_path(cfg), Path(cfg.paths.runs)
+    workspace.check_target(path, root)  # before any work: a record must be writable there
     rec = records.read_if_current(path, chash)
     cached = rec is not None
     if rec is None:
@@ -88,12 +70,12 @@ def run(cfg: DictConfig) -> dict:
             rec = execute(cfg, config, chash)
         except Exception as err:
             rec = failed(cfg, config, chash, err)
-            records.write(rec, path)
+            records.write(rec, path, root)
             log.error("%s failed: %s", cfg.run_id, rec.error.splitlines()[0])
             if cfg.sweep.fail_fast:
                 raise
             return records.frame_row(rec) | {"run_id": cfg.run_id, "cached": False}
-        records.write(rec, path)
+        records.write(rec, path, root)
     log.info("%s %s %s", cfg.run_id, rec.status, "(cached)" if cached else "")
     return records.frame_row(rec) | {"run_id": cfg.run_id, "cached": cached}
 
@@ -113,6 +95,9 @@ def _overrides() -> list[str]:
 
 def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     """One run: a training run, or a measurement when the task is a benchmark."""
+    cache = Path(cfg.paths.runs) / ".cache"  # torch.compile's generated code: not in /tmp
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache / "torchinductor"))
+    os.environ.setdefault("TRITON_CACHE_DIR", str(cache / "triton"))
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(bool(cfg.deterministic))
     seed = int(cfg.seed)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from replication import records
 from replication.analysis import ProtocolResult, design, evaluate_protocol
-from replication.claims import Claim, ClaimError
+from replication.claims import Claim
 from replication.metrics import METRICS
 from replication.records import run_id
 
@@ -75,15 +75,27 @@ def _cap(items: Sequence, n: int | None) -> list:
     return list(items if n is None else items[:n])
 
 
-def base_overrides(claim: Claim, protocol: str, arm: str, budget: Budget) -> list[str]:
+def override_sources(
+    claim: Claim, protocol: str, arm: str, budget: Budget
+) -> list[tuple[str, str]]:
+    """A job's overrides before its trial and identity, each with the claim field it comes
+    from (so that an error in a composed config can name the field)."""
     proto = claim.protocols[protocol]
+    where = f"protocols.{protocol}"
     return [
-        *claim.overrides,
-        f"device={proto.device}",
-        *proto.overrides,
-        *proto.arms[arm],
-        *claim.budgets.get(budget.name, []),
+        *[(f"overrides[{i}]", o) for i, o in enumerate(claim.overrides)],
+        (f"{where}.device", f"device={proto.device}"),
+        *[(f"{where}.overrides[{i}]", o) for i, o in enumerate(proto.overrides)],
+        *[(f"{where}.arms.{arm}[{i}]", o) for i, o in enumerate(proto.arms[arm])],
+        *[
+            (f"budgets.{budget.name}[{i}]", o)
+            for i, o in enumerate(claim.budgets.get(budget.name, []))
+        ],
     ]
+
+
+def base_overrides(claim: Claim, protocol: str, arm: str, budget: Budget) -> list[str]:
+    return [o for _, o in override_sources(claim, protocol, arm, budget)]
 
 
 def trial_override(param: str, value: float) -> str:
@@ -221,30 +233,32 @@ def run_claim(
         rows += launch(batch)
 
 
-def check_composes(
-    claim: Claim, compose: Callable[[list[str]], object], extra: Sequence[str]
-) -> None:
-    """Compose every arm's config before anything runs; a failure names the claim field."""
-
-    def attempt(where: str, overrides: list[str]) -> None:
-        try:
-            compose([*overrides, *extra])
-        except Exception as err:  # Hydra raises several types; all mean "cannot compose"
-            msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ClaimError(claim.path, where, msg) from None
-
-    attempt("overrides", list(claim.overrides))
-    for name, proto in claim.protocols.items():
-        base = [*claim.overrides, *proto.overrides]
-        attempt(f"protocols.{name}.overrides", base)
-        for arm, ovs in proto.arms.items():
-            attempt(f"protocols.{name}.arms.{arm}", [*base, *ovs])
+def sample_jobs(claim: Claim, budget: Budget) -> list[Job]:
+    """One job per distinct config this budget can launch: every arm of every protocol it
+    runs (first seed), and every tuning value of every tuned arm (first tuning seed). Other
+    seeds differ only in the seed; a tuned arm's evaluation runs use a tuning value's config.
+    """
+    out = []
+    for name in runnable(claim, budget):
+        proto = claim.protocols[name]
+        tuned = set(proto.tuning.arms or proto.arms) if proto.tuning else set()
         if proto.tuning is not None:
-            arm0 = next(iter(proto.arms.values()))
-            for v in proto.tuning.values:
-                attempt(
-                    f"protocols.{name}.tuning.param",
-                    [*base, *arm0, trial_override(proto.tuning.param, v)],
-                )
-    for profile, ovs in claim.budgets.items():
-        attempt(f"budgets.{profile}", [*claim.overrides, *ovs])
+            first = proto.tuning.seeds[0]
+            out += [j for j in tune_jobs(claim, name, budget) if j.seed == first]
+        out += [
+            j for j in eval_jobs(claim, name, budget, seeds=proto.seeds[:1]) if j.arm not in tuned
+        ]
+    return out
+
+
+def every_job(claim: Claim, budget: Budget) -> list[Job]:
+    """Every run this budget may launch (tuning trials, every seed up to n_max): the places
+    records may be written, checked before the first run starts."""
+    jobs = []
+    for name in runnable(claim, budget):
+        proto = claim.protocols[name]
+        if proto.tuning is not None:
+            jobs += tune_jobs(claim, name, budget)
+        n_max = design(proto, budget.max_seeds).n_max
+        jobs += eval_jobs(claim, name, budget, seeds=proto.seeds[:n_max])
+    return jobs

@@ -55,6 +55,15 @@ def snapshot(folder: Path, skip: tuple[str, ...] = ()) -> dict:
     }
 
 
+def reports_of(folder: Path, runs: Path, skip: tuple[str, ...] = ("cost.md",)) -> dict:
+    """snapshot() of a reports folder with its runs path written as <runs>: a report names
+    the folder its records came from, and two runs of a test use two temporary folders."""
+    return {
+        rel: data.replace(str(runs).encode(), b"<runs>") if rel.suffix == ".md" else data
+        for rel, data in snapshot(folder, skip).items()
+    }
+
+
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
     """One uninterrupted `make replicate CLAIM=h-ee-18 BUDGET=smoke`, shared by the tests."""

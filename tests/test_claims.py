@@ -2,16 +2,16 @@
 
 import pytest
 from conftest import CLAIMS
-from hydra import compose, initialize_config_dir
 
-from replication import CONF_DIR
-from replication.claims import ClaimError, Direction, Scale, find_claim, load_claim
-from replication.sweep import check_composes
+from replication.__main__ import validated
+from replication.claimfile import find_claim, load_claim
+from replication.claims import ClaimError, Direction, Scale
+from replication.confscan import budget_profiles
+from replication.profiles import budget
 
 
-def compose_cfg(overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+def all_budgets():
+    return [budget(name, []) for name in budget_profiles()]
 
 
 @pytest.mark.parametrize("path", sorted(CLAIMS.glob("*.yaml")), ids=lambda p: p.stem)
@@ -19,7 +19,7 @@ def test_every_claim_loads_and_composes(path):
     claim = load_claim(path)
     assert claim.id == path.stem
     assert {"faithful", "audit"} <= set(claim.protocols)
-    check_composes(claim, compose_cfg, ["budget=default"])
+    assert validated(claim, all_budgets(), []) >= len(claim.protocols)
 
 
 def test_enums_and_lists_are_typed():
@@ -115,13 +115,31 @@ def test_unknown_claim_id(tmp_path):
         find_claim("h-ee-99", CLAIMS)
 
 
-def test_arm_that_does_not_compose_names_the_arm(write_claim, claim_dict):
+def test_unknown_group_option_is_refused_by_lookup(write_claim, claim_dict):
     claim_dict["protocols"]["audit"]["arms"]["egyptian"] = ["model/router=egyptain"]
-    claim = load_claim(write_claim(claim_dict))  # the schema cannot know conf/ options
+    _expect(write_claim, claim_dict, "protocols.audit.arms.egyptian[0]", "not an option of")
+
+
+@pytest.mark.parametrize(
+    "override, text",
+    [
+        ("optim.lr=abc", "optim.lr: Value 'abc' of type 'str' could not be converted to Float"),
+        ("train.rng=bogus", "Invalid value 'bogus', expected one of [separate, shared]"),
+        ("task.splitt=stratified", "Could not override 'task.splitt'"),
+        ("task.split=bogus", "task.split must be stratified or class_ordered"),
+        ("+model.bogus=1", "Key 'bogus' not in 'MoEClassifier'"),
+    ],
+)
+def test_a_config_that_cannot_run_fails_validation_naming_the_override(
+    write_claim, claim_dict, override, text
+):
+    """Loading cannot know conf/'s keys and types; composing every run config does."""
+    claim_dict["protocols"]["faithful"]["arms"]["egyptian"].append(override)
+    claim = load_claim(write_claim(claim_dict))
     with pytest.raises(ClaimError) as info:
-        check_composes(claim, compose_cfg, [])
-    assert info.value.field == "protocols.audit.arms.egyptian"
-    assert "egyptain" in str(info.value)
+        validated(claim, [budget("smoke", [])], [])
+    assert info.value.field == "protocols.faithful.arms.egyptian[1]", str(info.value)
+    assert text in str(info.value)
 
 
 def test_replicate_unit_must_be_a_run(write_claim, claim_dict):
@@ -201,27 +219,15 @@ def test_the_headline_comparison_is_judged_in_the_audit(write_claim, claim_dict)
     _expect(write_claim, claim_dict, "effects[0].protocol", "not an audit protocol")
 
 
-def test_duplicate_claim_ids_are_refused(tmp_path):
+def test_duplicate_claim_ids_are_refused(tmp_path, capsys):
     import shutil
-    import subprocess
-    import sys
 
-    from conftest import REPO
+    from replication.__main__ import main
 
     for d in ("a", "b"):
         (tmp_path / d).mkdir()
-        shutil.copy(CLAIMS / "h-ee-18.yaml", tmp_path / d / "h-ee-18.yaml")
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "replication",
-            "validate",
-            str(tmp_path / "a" / "h-ee-18.yaml"),
-            str(tmp_path / "b" / "h-ee-18.yaml"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 2 and "duplicate claim id" in res.stderr
+        shutil.copy(CLAIMS.parent / "tests" / "specs" / "spec-tiny.yaml", tmp_path / d)
+    assert main(["validate", *(str(tmp_path / d / "spec-tiny.yaml") for d in "ab")]) == 2
+    out, err = capsys.readouterr()
+    assert "duplicate claim id" in err
+    assert out.count("ok: ") == 1  # the first is still checked and reported

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, make, snapshot
+from conftest import REPO, make, reports_of
 from synthetic import runs as synthetic_runs
 
 from replication import records
 from replication.analysis import evaluate_protocol
-from replication.claims import ClaimError, load_claim
+from replication.claimfile import load_claim
+from replication.claims import ClaimError
 from replication.merge import merge
 
 SPECS = Path(__file__).parent / "specs"
@@ -42,8 +43,8 @@ def test_kill_and_resume_gives_the_same_report(smoke, tmp_path):
     resumed = make("replicate", "CLAIM=h-ee-18", "BUDGET=smoke", args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert resumed.stdout.count("(cached)") >= partial  # finished runs were not redone
-    skip = ("cost.md",)  # measured time differs between executions, by design
-    assert snapshot(reports, skip) == snapshot(reference / "reports", skip)
+    # measured time (cost.md) differs between executions, by design
+    assert reports_of(reports, runs) == reports_of(reference / "reports", reference / "runs")
     assert not list(runs.rglob("*.tmp"))
 
 
@@ -108,8 +109,9 @@ def test_duplicate_arm_is_a_clear_error(tmp_path):
         .replace("seeds: [0, 1]", "seeds: [0, 1]\n    seeds: [2]")
     )
     (tmp_path / "spec-tiny.yaml").write_text(text)
-    with pytest.raises(ClaimError, match="found duplicate key seeds"):
+    with pytest.raises(ClaimError, match="duplicate key 'seeds'") as info:
         load_claim(tmp_path / "spec-tiny.yaml")
+    assert info.value.field == "protocols.audit.seeds"
 
 
 def tiny(tmp_path, launcher: str, *extra: str):
@@ -139,15 +141,24 @@ def test_joblib_and_submitit_local_launchers_give_identical_records(tmp_path):
 
 
 def test_crash_is_recorded_and_reported_or_stops_with_fail_fast(tmp_path):
-    res, out = tiny(tmp_path, "parallel", "task.split=bogus")
+    # a batch of 0 rows passes every check of the config and crashes in training
+    res, out = tiny(tmp_path, "parallel", "train.batch_size=0")
     assert res.returncode == 0, res.stderr[-2000:]  # the sweep carries on
     good, _ = records.load(out / "runs", "spec-tiny")
     assert {r.status for r in good} == {"failed"} and len(good) == 6
     report = (out / "reports" / "spec-tiny.md").read_text()
-    assert "task.split must be stratified or class_ordered" in report
+    assert "ZeroDivisionError: division by zero" in report
     assert "| faithful | egyptian |" in report
-    stop, _ = tiny(tmp_path / "ff", "parallel", "task.split=bogus", "sweep.fail_fast=true")
+    stop, _ = tiny(tmp_path / "ff", "parallel", "train.batch_size=0", "sweep.fail_fast=true")
     assert stop.returncode != 0
+
+
+def test_a_bad_command_line_override_is_the_users_not_the_claims(tmp_path):
+    res, out = tiny(tmp_path, "parallel", "task.split=bogus")
+    assert res.returncode == 2 and not (out / "runs").exists()
+    lines = [ln for ln in res.stderr.splitlines() if not ln.startswith("make: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: ARGS 'task.split=bogus': ")
+    assert "task.split must be stratified or class_ordered" in lines[0]
 
 
 def test_diverged_runs_counted_in_the_report(tmp_path):
@@ -186,7 +197,7 @@ def test_merge_by_identity(tmp_path):
     path = records.find(src, "spec-tiny")[0]
     rec = records.read(path)
     rec.metrics["test_accuracy"] = 0.123  # the same config with another result
-    records.write(rec, path)
+    records.write(rec, path, src)
     clash = merge([src], dest)
     assert len(clash.conflicts) == 1 and "different results" in clash.conflicts[0]
     assert records.read(dest / path.relative_to(src)).metrics["test_accuracy"] != 0.123
@@ -194,21 +205,18 @@ def test_merge_by_identity(tmp_path):
     assert len(merge([src], dest).invalid) == 1
 
 
-def test_unknown_override_names_the_claim_field(tmp_path):
+def test_unknown_override_names_the_claim_field(tmp_path, capsys):
+    from replication.__main__ import main
+
     text = (
         (SPECS / "spec-tiny.yaml")
         .read_text()
         .replace("overrides: [task.split=stratified]", "overrides: [task.splitt=stratified]")
     )
     (tmp_path / "spec-tiny.yaml").write_text(text)
-    res = subprocess.run(
-        [sys.executable, "-m", "replication", "validate", str(tmp_path / "spec-tiny.yaml")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 2
-    assert "field 'protocols.audit.overrides'" in res.stderr and "splitt" in res.stderr
+    assert main(["validate", str(tmp_path / "spec-tiny.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "field 'protocols.audit.overrides[0]'" in err and "splitt" in err
 
 
 def test_nightly_compare_flags_flips_and_moves():

@@ -6,7 +6,7 @@ import pytest
 from synthetic import runs
 
 from replication.analysis import evaluate_protocol
-from replication.claims import load_claim
+from replication.claimfile import load_claim
 from replication.verdicts import Verdict
 
 SPECS = Path(__file__).parent / "specs"

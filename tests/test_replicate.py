@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO, make, snapshot
@@ -28,13 +29,20 @@ def test_smoke_replicate_writes_records_and_a_report(smoke):
     assert "wall s (sum)" in (out / "reports" / "h-ee-18" / "cost.md").read_text()
     index = (out / "reports" / "README.md").read_text()
     assert "[h-ee-18](h-ee-18.md)" in index
+    # the receipts state what this budget ran, and where its records are
+    assert "optim.lr over 2 values x 1 seeds on val_accuracy" in report
+    assert "over 4 values" not in report
+    assert f"- Records: 34 under `{(out / 'runs').as_posix()}/h-ee-18/`" in report
 
 
 def test_second_run_trains_nothing_and_report_is_byte_identical(smoke):
     out, args = smoke
     runs_before = snapshot(out / "runs")
     reports_before = snapshot(out / "reports")
-    assert len(runs_before) == 34
+    assert len([p for p in runs_before if p.name == "record.json"]) == 34
+    assert set(runs_before) - {p for p in runs_before if p.name == "record.json"} == {
+        Path(".locks/h-ee-18.lock")  # the sweep's lock (replication/workspace.py)
+    }
     again = make("replicate", "CLAIM=h-ee-18", "BUDGET=smoke", args)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("(cached)") == 34

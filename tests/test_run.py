@@ -8,8 +8,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from replication import CONF_DIR, records
-from replication.claims import load_claim
-from replication.run import allowed_targets, build, execute, job_config, record_path, run
+from replication.claimfile import load_claim
+from replication.confscan import allowed_targets
+from replication.run import build, execute, job_config, record_path, run
 from replication.sweep import Budget, eval_jobs
 
 CLAIM = load_claim(CLAIMS / "h-ee-18.yaml")

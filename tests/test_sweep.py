@@ -6,7 +6,7 @@ import pandas as pd
 from conftest import CLAIMS
 from synthetic import ACCT
 
-from replication.claims import load_claim
+from replication.claimfile import load_claim
 from replication.sweep import Budget, eval_jobs, run_claim, select_tuned, tune_jobs
 
 CLAIM = load_claim(CLAIMS / "h-ee-18.yaml")

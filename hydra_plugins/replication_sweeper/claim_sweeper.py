@@ -7,6 +7,7 @@ Usage: python -m replication.run -m claim_id=h-ee-18 [budget=smoke] [hydra/launc
 
 import logging
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,13 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from replication.claims import find_claim
+from replication import UserError, workspace
+from replication.claimfile import find_claim
+from replication.claims import Claim
 from replication.progress import Progress, enabled
-from replication.sweep import IDENTITY_KEYS, Budget, Job, check_composes, planned_runs, run_claim
+from replication.records import RECORD_NAME
+from replication.sweep import IDENTITY_KEYS, Budget, Job, every_job, planned_runs, run_claim
+from replication.validate import check_claim
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +57,29 @@ class ClaimSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> list[dict]:
+        """The claim's runs; a user error (claim, option, folder) is one line and exit 2."""
+        try:
+            return self._sweep(arguments)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            sys.exit(2)
+
+    def _sweep(self, arguments: list[str]) -> list[dict]:
         assert self.config is not None and self.hydra_context is not None
         extra = self._command_line(arguments)
         claim = find_claim(str(self.config.claim_id), Path(self.config.paths.claims))
         budget = Budget(**OmegaConf.to_container(self.config.budget, resolve=True))
         loader = self.hydra_context.config_loader
-        check_composes(claim, lambda ovs: loader.load_sweep_config(self.config, list(ovs)), extra)
+        check_claim(
+            claim, lambda _, ovs: loader.load_sweep_config(self.config, ovs), [budget], extra
+        )
+        root = Path(self.config.paths.runs)
+        for job in every_job(claim, budget):  # every place a record may go, before any run
+            workspace.check_target(root / claim.id / job.run_id / RECORD_NAME, root)
+        with workspace.claim_lock(root, claim.id):
+            return self._launch_all(claim, budget, extra)
+
+    def _launch_all(self, claim: Claim, budget: Budget, extra: list[str]) -> list[dict]:
         done: list[dict] = []
         progress = Progress(
             claim.id, planned_runs(claim, budget), enabled(str(self.config.sweep.progress))
@@ -94,10 +116,10 @@ class ClaimSweeper(Sweeper):
         for ov in parsed:
             key = ov.get_key_element()
             if ov.is_sweep_override():
-                raise ValueError(
+                raise UserError(
                     f"'{ov.input_line}': the claim sweeper takes no sweeps on the command line; "
                     "seeds and arms come from the claim file"
                 )
             if key in IDENTITY_KEYS and key != "claim_id":
-                raise ValueError(f"'{ov.input_line}': {key} is set by the claim sweeper")
+                raise UserError(f"'{ov.input_line}': {key} is set by the claim sweeper")
         return [a for a in arguments if not a.startswith("claim_id=")]

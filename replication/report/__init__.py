@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from replication import records
-from replication.claims import find_claim
+from replication import records, workspace
+from replication.claimfile import find_claim
+from replication.claims import ClaimError
 from replication.report import fmt, sections
 from replication.report.results import FAITHFUL, ClaimResults, analyse
 from replication.stats import benjamini_hochberg
@@ -40,17 +41,20 @@ def render(res: ClaimResults, fig_dir: Path, rel: str) -> str:
 
 def write_report(
     claim_id: str, claims_dir: Path, runs_dir: Path, reports_dir: Path, max_seeds: int | None = None
-) -> Path:
+) -> tuple[Path, list[str]]:
+    """reports_dir/<claim>.md, its figures and cost.md, and the index; every file written
+    atomically under reports_dir. Returns the report's path and the claim files the index
+    had to leave out (invalid), one line each."""
     claim = find_claim(claim_id, claims_dir)
     runs, problems = records.load(runs_dir, claim_id)
-    res = analyse(claim, runs, max_seeds, problems)
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"{claim_id}.md"
-    path.write_text(render(res, reports_dir / claim_id, claim_id))
+    res = analyse(claim, runs, max_seeds, problems, runs_dir=Path(runs_dir).as_posix())
+    path = Path(reports_dir) / f"{claim_id}.md"
+    workspace.write_atomic(path, render(res, Path(reports_dir) / claim_id, claim_id), reports_dir)
     if runs:
-        (reports_dir / claim_id / "cost.md").write_text(sections.cost(res))
-    write_index(claims_dir, runs_dir, reports_dir, max_seeds, known={claim_id: res})
-    return path
+        cost = Path(reports_dir) / claim_id / "cost.md"
+        workspace.write_atomic(cost, sections.cost(res), reports_dir)
+    _, skipped = write_index(claims_dir, runs_dir, reports_dir, max_seeds, known={claim_id: res})
+    return path, skipped
 
 
 def write_index(
@@ -59,16 +63,22 @@ def write_index(
     reports_dir: Path,
     max_seeds: int | None = None,
     known: dict[str, ClaimResults] | None = None,
-) -> Path:
-    """One row per claim; BH (q = 0.05) over the claims' headline confirmation p-values.
-    `known` holds results already computed (by write_report), so they are not redone."""
-    results = []
+) -> tuple[Path, list[str]]:
+    """One row per valid claim; BH (q = 0.05) over the claims' headline confirmation
+    p-values. `known` holds results already computed (by write_report), so they are not
+    redone. An invalid claim file is left out and named below the table (and returned)."""
+    results, skipped = [], []
     for p in sorted(Path(claims_dir).glob("*.yaml")):
         if p.stem in (known or {}):
             results.append(known[p.stem])
             continue
+        try:
+            claim = find_claim(p.stem, claims_dir)
+        except ClaimError as err:
+            skipped.append(str(err))
+            continue
         runs, problems = records.load(runs_dir, p.stem)
-        results.append(analyse(find_claim(p.stem, claims_dir), runs, max_seeds, problems))
+        results.append(analyse(claim, runs, max_seeds, problems, Path(runs_dir).as_posix()))
     heads = [r.headline for r in results]
     qs = benjamini_hochberg([h.p_confirm if h is not None else float("nan") for h in heads])
     rows = []
@@ -111,6 +121,9 @@ def write_index(
             rows,
         ),
     ]
+    if skipped:
+        out += ["", "Claim files left out (invalid; `make validate` says why):", ""]
+        out += [f"- {line}" for line in skipped]
     path = Path(reports_dir) / "README.md"
-    path.write_text("\n".join(out) + "\n")
-    return path
+    workspace.write_atomic(path, "\n".join(out) + "\n", reports_dir)
+    return path, skipped

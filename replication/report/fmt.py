@@ -97,9 +97,14 @@ def claim_text(c: Comparison) -> str:
 
 
 def table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table; a `|` in a cell (claim text is untrusted) cannot open a column."""
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return out
+
+
+def cell(value: object) -> str:
+    return str(value).replace("\n", " ").replace("|", "\\|")
 
 
 def describe(r: Result) -> str:

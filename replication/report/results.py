@@ -23,6 +23,8 @@ class ClaimResults:
     protocols: dict[str, ProtocolResult]  # only protocols with records
     tuned: dict[str, dict[str, str]]  # protocol -> arm -> chosen trial
     problems: list[str]  # records that failed their checks (left out, re-run by replicate)
+    tuning_ran: dict[str, dict[str, tuple[int, int]]]  # protocol -> arm -> (values, seeds)
+    runs_dir: str = "runs"  # where the records were read (a path as the user gave it)
 
     @property
     def headline(self) -> Result | None:
@@ -55,6 +57,7 @@ def analyse(
     runs: list[records.RunRecord],
     max_seeds: int | None = None,
     problems: list[str] | None = None,
+    runs_dir: str = "runs",
 ) -> ClaimResults:
     df = records.to_frame(runs)
     named = [m for m in _claim_metrics(claim) if m not in df]
@@ -63,12 +66,14 @@ def analyse(
     protocols = {
         name: res for name, res in evaluate_claim(df, claim, max_seeds).items() if name in present
     }
-    tuned = {}
+    tuned, ran = {}, {}
     for name, proto in claim.protocols.items():
         trials = df[(df["protocol"] == name) & (df["stage"] == "tune")] if len(df) else df
         if proto.tuning is not None and len(trials):
             tuned[name] = select_tuned(trials, proto.tuning.metric)
-    return ClaimResults(claim, runs, df, protocols, tuned, problems or [])
+            grid = trials.groupby("arm")[["trial", "seed"]].nunique()  # what actually ran
+            ran[name] = {arm: (int(r.trial), int(r.seed)) for arm, r in grid.iterrows()}
+    return ClaimResults(claim, runs, df, protocols, tuned, problems or [], ran, runs_dir)
 
 
 def _claim_metrics(claim: Claim) -> list[str]:

@@ -456,7 +456,6 @@ def arms(res: ClaimResults) -> list[str]:
 def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
     if VERDICT_PROTOCOL not in res.protocols:
         return []
-    fig_dir.mkdir(parents=True, exist_ok=True)
     protos = [p for p in res.protocols if protocol_metrics(res, p)]
     fig, axes = figures.new_figure(5.0 * len(protos), 4.0, ncols=len(protos))
     for ax, proto in zip(axes, protos, strict=True):
@@ -471,7 +470,7 @@ def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
             f"{proto}: {metric} per seed, mean and 95% CI",
             scale=100.0 if is_fraction(metric) else 1.0,
         )
-    figures.save(fig, fig_dir / "per_seed.png")
+    figures.save(fig, fig_dir / "per_seed.png", fig_dir.parent)
     out = ["## Per-seed results", "", f"![per-seed results]({rel}/per_seed.png)", ""]
     for proto in protos:
         if proto == FAITHFUL:
@@ -486,7 +485,7 @@ def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
             continue
         fig, axes = figures.new_figure(7.5, 1.0 + 0.9 * len(comps))
         figures.effect_intervals(axes[0], comps)
-        figures.save(fig, fig_dir / f"differences_{proto}.png")
+        figures.save(fig, fig_dir / f"differences_{proto}.png", fig_dir.parent)
         out += [f"![paired differences, {proto}]({rel}/differences_{proto}.png)", ""]
     return out
 
@@ -650,9 +649,12 @@ def _tuning(res: ClaimResults, proto_name: str, arm: str) -> str:
     t = res.claim.protocols[proto_name].tuning
     if t is None:
         return "none (fixed hyperparameters)"
+    if t.arms and arm not in t.arms:
+        return "none (not among the arms that search)"
     chosen = res.tuned.get(proto_name, {}).get(arm, "n/a")
+    values, seeds = res.tuning_ran.get(proto_name, {}).get(arm, (0, 0))
     return (
-        f"{t.param} over {len(t.values)} values x {len(t.seeds)} seeds on {t.metric}; "
+        f"{t.param} over {values} values x {seeds} seeds on {t.metric}; "
         f"chose {chosen.split('=')[-1]}"
     )
 
@@ -928,7 +930,7 @@ def provenance(res: ClaimResults) -> list[str]:
     return [
         "## Provenance",
         "",
-        f"- Records: {len(res.runs)} under `runs/{res.claim.id}/` (one `record.json` per "
+        f"- Records: {len(res.runs)} under `{res.runs_dir}/{res.claim.id}/` (one `record.json` per "
         "run: config and hash, metrics and curve, accounting, timing, energy, environment).",
         "- Code: " + ", ".join(f"`{s}`{' (uncommitted changes)' if d else ''}" for s, d in shas),
         "- Device: " + "; ".join(devices),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from replication.data.corpus import encode, load_text, split_contiguous
+from replication.data.corpus import NAMES, encode, load_text, split_contiguous
 from replication.tasks.base import Task
 from replication.train import Splits
 
@@ -38,6 +38,8 @@ class CharLMTask(Task):
     authors_eval_rows: int = 16
 
     def __post_init__(self) -> None:
+        if self.corpus not in NAMES:
+            raise ValueError(f"task.corpus must be one of {', '.join(NAMES)}, got {self.corpus!r}")
         if self.split not in ("contiguous", "authors"):
             raise ValueError(f"task.split must be contiguous or authors, got {self.split!r}")
 
