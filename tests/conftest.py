@@ -36,10 +36,13 @@ def write_claim(tmp_path):
 
 
 def make(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """`make` as a user runs it, with this interpreter's venv."""
+    """`make` as a user runs it, with this interpreter's venv. The suite itself may run
+    under `make test`; make's own variables are dropped so this is a top-level make."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run(
         ["make", f"PY={sys.executable}", *args],
         cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
