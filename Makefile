@@ -23,7 +23,7 @@ setup: .venv/.installed ## create .venv and install the pinned dependencies
 	.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-test: ## run the test suite (unit tests and smoke replicates of every claim; ~14 min)
+test: ## run the test suite (unit tests and smoke replicates of every claim; ~10 min)
 	$(PY) -m pytest -q
 
 test-all: ## run every test, including those marked slow
@@ -44,7 +44,7 @@ validate: ## check every claim file: the guard, the schema, and every run config
 list: ## list the claims
 	$(PY) -m replication list
 
-calibrate: ## simulate the verdict engine's error rates -> reports/calibration.md (~10 min)
+calibrate: ## simulate the verdict engine's error rates -> reports/calibration.md (~8 min)
 	$(PY) -m replication calibrate
 
 merge: ## merge runs folders from other machines into runs/ by record identity (FROM="dir ...")

@@ -181,7 +181,10 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             return rc
         write_report(path.stem, claims_dir, runs_dir, Path(cfg.paths.reports), cfg.budget.max_seeds)
     elapsed = time.perf_counter() - t0
-    table = nightly.verdict_table(claims_dir, runs_dir, cfg.budget.max_seeds)
+    committed_runs = Path(profiles.settings("default", []).paths.runs)  # GPU records: carried
+    table = nightly.verdict_table(
+        claims_dir, runs_dir, cfg.budget.max_seeds, cfg.budget.device, committed_runs
+    )
     committed = Path(args.verdicts)
     diff = nightly.compare(nightly.load(committed) or {}, table)
     print(f"nightly: {len(table)} claim(s) in {elapsed:.0f} s")

@@ -12,64 +12,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from replication import parity, verdicts
 from replication.claims import (
+    FAITHFUL,
     Claim,
-    Comparison,
-    Direction,
     Effect,
     Kind,
     OnDiverged,
-    Optimality,
     Protocol,
     Scale,
     from_analysis_scale,
-    margin_on_analysis_scale,
-    to_analysis_scale,
 )
+from replication.comparisons import Design, Result, evaluate_comparison, evaluate_compound
+from replication.comparisons import judge_pairs as judge_pairs
+from replication.frontier import evaluate_frontier
 from replication.metrics import METRICS
-from replication.stats import (
-    N_RESAMPLES,
-    Interval,
-    cohens_dz,
-    confidence_interval,
-    detectable,
-    differences,
-    holm,
-    n_required,
-    p_greater,
-    p_less,
-    paired_table,
-    prob_improvement,
-    rng_for,
-    tost_p,
-    unpaired_seeds,
-)
-from replication.verdicts import Decision, Verdict
-
-
-@dataclass(frozen=True)
-class Design:
-    looks: list[int]
-    alpha: float
-    power: float
-
-    @property
-    def n_max(self) -> int:
-        return self.looks[-1]
-
-    @property
-    def alpha_look(self) -> float:
-        return self.alpha / len(self.looks)
-
-    @property
-    def level(self) -> float:
-        return 1 - self.alpha_look
+from replication.stats import holm
+from replication.verdicts import Verdict
 
 
 def design(proto: Protocol, max_seeds: int | None = None, families: int = 1) -> Design:
@@ -87,14 +50,14 @@ def design(proto: Protocol, max_seeds: int | None = None, families: int = 1) -> 
 
 
 def audit_protocols(claim: Claim) -> list[str]:
-    return [n for n in claim.protocols if n != "faithful"]
+    return [n for n in claim.protocols if n != FAITHFUL]
 
 
 def protocol_effects(claim: Claim, protocol: str) -> list[Effect]:
     """The effects judged in a protocol: their own audit protocol's, or, in the faithful
     protocol, every effect whose arms it runs (to show the authors' own protocol's answer)."""
     proto = claim.protocols[protocol]
-    if protocol == "faithful":
+    if protocol == FAITHFUL:
         found = [e for e in claim.effects if effect_arms(e, proto) is not None]
     else:
         found = [e for e in claim.effects if e.protocol == protocol]
@@ -114,290 +77,6 @@ def measured_as(e: Effect, proto: Protocol) -> Effect:
     )
 
 
-@dataclass
-class Result:
-    """One effect (or one part of a compound) evaluated at one look."""
-
-    name: str
-    spec: Comparison
-    decision: Decision
-    n: int = 0
-    mean: float = math.nan  # analysis scale, + = claimed direction
-    ci: Interval | None = None
-    threshold: float = math.nan  # claimed size, non-inferiority bound or equivalence margin
-    margin: float = math.nan
-    pairs: pd.DataFrame | None = None  # seed, treatment, baseline, diff
-    unpaired: dict[int, str] = field(default_factory=dict)
-    p_confirm: float = math.nan  # one-sided p-value behind a confirmation
-    p_refute: float = math.nan  # one-sided p-value behind a refutation
-    p_confirm_adj: float = math.nan  # Holm-adjusted within the claim
-    p_refute_adj: float = math.nan
-    n_confirm: float = math.inf  # seeds projected to confirm / refute
-    n_refute: float = math.inf
-    mde: float = math.nan  # smallest difference detectable at n_max (analysis scale)
-    parts: list[Result] = field(default_factory=list)
-    frontier: pd.DataFrame | None = None
-    parity_failures: list[str] = field(default_factory=list)
-    secondary: dict = field(default_factory=dict)
-    look: int | None = None  # seeds at the look that froze it
-
-    def shown(self, x: float) -> float:
-        """An analysis-scale number in the claim's units (fraction, factor or absolute)."""
-        return from_analysis_scale(x, self.spec.scale, self.spec.direction)
-
-    @property
-    def n_needed(self) -> float:
-        return min(self.n_confirm, self.n_refute)
-
-
-# ------------------------------------------------------------------ one comparison
-
-
-def evaluate_comparison(
-    df: pd.DataFrame, c: Comparison, name: str, key: tuple[str, ...], d: Design
-) -> Result:
-    """Paired estimate, CI, decision, p-values and power projection of one comparison."""
-    pairs = paired_table(df, c.metric, c.treatment, c.baseline)
-    r = judge_pairs(pairs, c, name, key, d)
-    r.unpaired = unpaired_seeds(df, c.treatment, c.baseline)
-    return r
-
-
-def judge_pairs(
-    pairs: pd.DataFrame,
-    c: Comparison,
-    name: str,
-    key: tuple[str, ...],
-    d: Design,
-    *,
-    secondary: bool = True,
-    n_resamples: int = N_RESAMPLES,
-) -> Result:
-    """The decision of one comparison from its per-seed pairs (columns seed, treatment,
-    baseline). The calibration suite calls this directly, so it measures the real rules."""
-    if not len(pairs):
-        return Result(
-            name, c, verdicts.not_estimable("no seed has a complete pair"), 0, pairs=pairs
-        )
-    try:
-        diffs = differences(pairs, c.scale, c.direction)
-    except ValueError as err:  # e.g. a zero accuracy on a log-ratio scale
-        return Result(name, c, verdicts.not_estimable(str(err)), len(pairs), pairs=pairs)
-    ci = confidence_interval(diffs, rng=rng_for(*key), level=d.level, n_resamples=n_resamples)
-    mean = float(diffs.mean()) if len(diffs) else math.nan
-    r = Result(
-        name, c, verdicts.no_interval(), len(diffs), mean, ci, pairs=pairs.assign(diff=diffs)
-    )
-    r.margin = margin_on_analysis_scale(c.margin, c.scale)
-    RULES[c.kind](r, diffs, pairs, d)
-    sd = float(diffs.std(ddof=1)) if len(diffs) > 1 else math.nan
-    r.mde = detectable(d.n_max, sd, d.alpha_look / 2, d.power)
-    if secondary and len(diffs) > 1:
-        better_high = c.direction is not Direction.decrease
-        r.secondary = {
-            "prob_improvement": prob_improvement(
-                pairs["treatment"], pairs["baseline"], better_high, rng=rng_for(*key, "pi")
-            ),
-            "cohens_dz": cohens_dz(diffs),
-        }
-    return r
-
-
-def _single_difference(pairs: pd.DataFrame, c: Comparison) -> float:
-    """The difference of a lone pair (authors' single-seed protocols), for display."""
-    try:
-        d = differences(pairs, c.scale, c.direction)
-    except ValueError:
-        return math.nan
-    return float(d.mean()) if len(d) else math.nan
-
-
-def _superiority(r: Result, d: np.ndarray, pairs: pd.DataFrame, des: Design) -> None:
-    c = r.spec
-    r.threshold = to_analysis_scale(c.size, c.scale, c.direction)
-    r.decision = verdicts.superiority(r.ci.low, r.ci.high, r.threshold, r.margin)
-    r.p_confirm, r.p_refute = p_greater(d, r.margin), p_less(d, r.threshold)
-    # confirming also needs U >= c, which fails with probability alpha/2 at the claimed size
-    _project(
-        r,
-        d,
-        des,
-        confirm=r.mean - r.margin,
-        refute=r.threshold - r.mean,
-        confirm_power=des.power + des.alpha_look / 2,
-    )
-
-
-def _non_inferiority(r: Result, d: np.ndarray, pairs: pd.DataFrame, des: Design) -> None:
-    c = r.spec
-    r.threshold = -(to_analysis_scale(c.cost, c.scale, Direction.increase) + r.margin)
-    r.decision = verdicts.non_inferiority(r.ci.low, r.ci.high, r.threshold)
-    r.p_confirm, r.p_refute = p_greater(d, r.threshold), p_less(d, r.threshold)
-    _project(r, d, des, confirm=r.mean - r.threshold, refute=r.threshold - r.mean)
-
-
-def _equivalence(r: Result, d: np.ndarray, pairs: pd.DataFrame, des: Design) -> None:
-    c = r.spec
-    r.threshold = r.margin
-    r.p_confirm = tost_p(
-        pairs["treatment"], pairs["baseline"], r.margin, log=c.scale is not Scale.absolute
-    )
-    r.p_refute = min(p_greater(d, r.margin), p_less(d, -r.margin))
-    r.decision = verdicts.equivalence(r.ci.low, r.ci.high, r.margin, r.p_confirm, des.alpha_look)
-    _project(r, d, des, confirm=r.margin - abs(r.mean), refute=abs(r.mean) - r.margin)
-
-
-RULES = {
-    Kind.superiority: _superiority,
-    Kind.non_inferiority: _non_inferiority,
-    Kind.equivalence: _equivalence,
-}
-
-
-def _project(
-    r: Result,
-    d: np.ndarray,
-    des: Design,
-    confirm: float,
-    refute: float,
-    confirm_power: float | None = None,
-) -> None:
-    """Seeds a one-sided test at the look's level needs to reach each decision, taking the
-    observed mean as the truth and the observed spread."""
-    if len(d) < 2:
-        return
-    sd = float(d.std(ddof=1))
-    r.n_confirm = n_required(confirm, sd, des.alpha_look / 2, confirm_power or des.power)
-    r.n_refute = n_required(refute, sd, des.alpha_look / 2, des.power)
-
-
-# ------------------------------------------------------------------ compound and frontier
-
-
-def evaluate_compound(df: pd.DataFrame, e: Effect, key: tuple[str, ...], d: Design) -> Result:
-    parts = [
-        evaluate_comparison(df, p, f"{e.name}[{i}]", (*key, str(i)), d)
-        for i, p in enumerate(e.parts)
-    ]
-    names = [f"{p.spec.kind.value} on {p.spec.metric}" for p in parts]
-    r = Result(
-        e.name,
-        e,
-        verdicts.compound([p.decision for p in parts], names),
-        n=min(p.n for p in parts),
-        parts=parts,
-    )
-    r.p_confirm = max(p.p_confirm for p in parts)  # intersection-union: all must hold
-    r.p_refute = min(p.p_refute for p in parts)  # one refuted part is enough
-    r.n_confirm = max(p.n_confirm for p in parts)
-    r.n_refute = min(p.n_refute for p in parts)
-    return r
-
-
-def evaluate_frontier(
-    df: pd.DataFrame, e: Effect, arms: list[str], key: tuple[str, ...], d: Design
-) -> Result:
-    """Candidate vs every other arm on both objectives (and on their product)."""
-    df = df.copy()
-    objs = e.objectives
-    df["_scalar"] = (
-        df[objs[0].metric] * df[objs[1].metric] if all(o.metric in df for o in objs) else math.nan
-    )
-    rows, dominated_by, unresolved_front, beaten_by, unresolved_scalar = [], [], [], [], []
-    for other in [a for a in arms if a != e.candidate]:
-        row = {"arm": other}
-        wins = losses = 0
-        for j, o in enumerate(objs):
-            c = Comparison(
-                Kind.superiority,
-                o.metric,
-                e.candidate,
-                other,
-                o.direction,
-                o.scale,
-                margin=max(o.margin, 1e-12),
-            )
-            ci, mean, n = _paired_ci(df, c, (*key, other, str(j)), d)
-            m = margin_on_analysis_scale(o.margin, o.scale)
-            row |= {
-                f"{o.metric}: candidate better by": from_analysis_scale(mean, o.scale, None),
-                f"{o.metric} CI": (
-                    from_analysis_scale(ci.low, o.scale, None),
-                    from_analysis_scale(ci.high, o.scale, None),
-                ),
-            }
-            wins += ci.low > m
-            losses += ci.high < -m
-        row["n"] = n
-        if losses == len(objs):
-            dominated_by.append(other)
-        elif wins == 0:
-            unresolved_front.append(other)
-        sc = Comparison(
-            Kind.superiority,
-            "_scalar",
-            e.candidate,
-            other,
-            objs[0].direction,
-            Scale.relative,
-            margin=e.margin or 1e-12,
-        )
-        ci, mean, _ = _paired_ci(df, sc, (*key, other, "scalar"), d)
-        ms = margin_on_analysis_scale(e.margin or 0.0, Scale.relative)
-        row |= {"scalar: candidate better by": mean, "scalar CI": (ci.low, ci.high)}
-        if ci.high < -ms:
-            beaten_by.append(other)
-        elif not ci.low > ms:
-            unresolved_scalar.append(other)
-        rows.append(row)
-    front = verdicts.front(e.candidate, dominated_by, unresolved_front)
-    best = verdicts.scalar_best(e.candidate, beaten_by, unresolved_scalar)
-    decision = front if e.optimal is Optimality.front else best
-    r = Result(
-        e.name, e, decision, n=min((r["n"] for r in rows), default=0), frontier=pd.DataFrame(rows)
-    )
-    r.secondary = {"front": front, "scalar": best, "point_front": point_front(df, arms, objs)}
-    r.n_confirm = r.n_refute = math.nan  # no projection for frontiers: never stopped as futile
-    return r
-
-
-def _paired_ci(
-    df: pd.DataFrame, c: Comparison, key: tuple[str, ...], d: Design
-) -> tuple[Interval, float, int]:
-    """CI of the paired difference; an empty interval when it cannot be formed (a zero on a
-    log scale), which the frontier rules read as unresolved."""
-    pairs = paired_table(df, c.metric, c.treatment, c.baseline)
-    try:
-        diffs = differences(pairs, c.scale, c.direction)
-    except ValueError:
-        return Interval(math.nan, math.nan, "none", d.level), math.nan, len(pairs)
-    ci = confidence_interval(diffs, rng=rng_for(*key), level=d.level)
-    return ci, float(diffs.mean()) if len(diffs) else math.nan, len(diffs)
-
-
-def point_front(df: pd.DataFrame, arms: list[str], objectives) -> list[str]:
-    """Arms not dominated by another arm's means in both objectives (no CIs)."""
-    ok = df[(df["stage"] == "eval") & (df["status"] == "complete")]
-    means = {
-        a: [
-            ok.loc[ok["arm"] == a, o.metric].mean()
-            * (1 if o.direction is Direction.increase else -1)
-            for o in objectives
-        ]
-        for a in arms
-    }
-    return [
-        a
-        for a in arms
-        if not any(
-            all(mb >= ma for mb, ma in zip(means[b], means[a], strict=True))
-            and any(mb > ma for mb, ma in zip(means[b], means[a], strict=True))
-            for b in arms
-            if b != a
-        )
-    ]
-
-
 # ------------------------------------------------------------------ one effect
 
 
@@ -407,8 +86,27 @@ def effect_arms(e: Effect, proto: Protocol) -> list[str] | None:
     return need if all(a in proto.arms for a in need) else None
 
 
+def best_implementation(df: pd.DataFrame, e: Effect) -> Effect:
+    """The effect with each side at its best measured implementation: among the arm and its
+    `best_of` alternatives, the one with the best mean over the completed evaluation runs
+    given (the look's seeds). Chosen on the same runs it is judged on, for both sides alike."""
+    if not len(df) or e.metric not in df:
+        return e
+    ok = df[(df["stage"] == "eval") & (df["status"] == "complete")]
+    higher = METRICS[e.metric].higher_is_better
+
+    def pick(arm: str) -> str:
+        means = {a: ok.loc[ok["arm"] == a, e.metric].mean() for a in [arm, *e.best_of.get(arm, [])]}
+        known = {a: m for a, m in means.items() if not math.isnan(m)}
+        return (max if higher else min)(known, key=known.get) if known else arm
+
+    return dataclasses.replace(e, treatment=pick(e.treatment), baseline=pick(e.baseline))
+
+
 def evaluate_effect(df: pd.DataFrame, claim: Claim, e: Effect, protocol: str, d: Design) -> Result:
     proto = claim.protocols[protocol]
+    if e.best_of:
+        e = best_implementation(df, e)
     arms = effect_arms(e, proto)
     key = (claim.id, e.name, protocol)
     metrics = (
@@ -460,7 +158,7 @@ def evaluate_protocol(
 ) -> ProtocolResult:
     """Replay the protocol's looks over its records (see the module docstring)."""
     proto = claim.protocols[protocol]
-    families = 1 if protocol == "faithful" else len(audit_protocols(claim))
+    families = 1 if protocol == FAITHFUL else len(audit_protocols(claim))
     d = design(proto, max_seeds, families)
     sub_all = df[df["protocol"] == protocol] if len(df) else df
     if claim.on_diverged is OnDiverged.worst:

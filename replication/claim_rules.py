@@ -13,6 +13,7 @@ from pathlib import Path
 from replication import guard, one_line
 from replication.claims import (
     DEVICES,
+    FAITHFUL,
     MAX_SEEDS,
     PROTOCOLS,
     VERDICT_PROTOCOL,
@@ -59,11 +60,11 @@ def check(claim: Claim, path: Path) -> None:
     for i, eff in enumerate(claim.effects):
         if guard.name_problem(eff.name):
             fail(f"effects[{i}].name", guard.name_problem(eff.name))
-        if eff.protocol not in claim.protocols or eff.protocol == "faithful":
+        if eff.protocol not in claim.protocols or eff.protocol == FAITHFUL:
             fail(
                 f"effects[{i}].protocol",
                 f"'{eff.protocol}' is not an audit protocol of this "
-                f"claim ({[p for p in claim.protocols if p != 'faithful']})",
+                f"claim ({[p for p in claim.protocols if p != FAITHFUL]})",
             )
         check_effect(f"effects[{i}]", eff, claim.protocols[eff.protocol].arms, fail)
     head = claim.effects[0]
@@ -79,6 +80,9 @@ def check(claim: Claim, path: Path) -> None:
             fail(f"checks[{i}].name", guard.name_problem(chk.name))
         if chk.metric not in METRICS:
             fail(f"checks[{i}].metric", f"unknown metric '{chk.metric}' ({_known()})")
+        for j, m in enumerate(chk.show):
+            if m not in METRICS:
+                fail(f"checks[{i}].show[{j}]", f"unknown metric '{m}' ({_known()})")
     for rule in ("params", "flops", "steps", "examples"):
         tol = getattr(claim.parity, rule)
         if tol is not None and tol < 0:

@@ -21,8 +21,9 @@ from omegaconf import MISSING
 
 from replication import UserError
 
-PROTOCOLS = ("faithful", "audit")  # required; more audits may be named audit_<what>
-VERDICT_PROTOCOL = "audit"
+FAITHFUL = "faithful"  # the authors' protocol as they ran it
+VERDICT_PROTOCOL = "audit"  # the headline audit: its verdict is the claim's
+PROTOCOLS = (FAITHFUL, VERDICT_PROTOCOL)  # required; more audits may be named audit_<what>
 DEVICES = ("cpu", "cuda")
 PARITY_RULES = ("params", "flops", "steps", "examples", "tuning")
 MAX_SEEDS = 30  # the sequential design's largest n_max
@@ -123,6 +124,8 @@ class Effect(Comparison):
     optimal: Optimality = Optimality.front
     parity_exempt: list[str] = field(default_factory=list)  # parity rules the claim is about
     authors: AuthorsFigure | None = None
+    # arm -> other implementations of it (e.g. compiled): each side is judged at its best
+    best_of: dict[str, list[str]] = field(default_factory=dict)
     protocol: str = VERDICT_PROTOCOL  # the audit protocol whose runs give this effect's verdict
 
 
@@ -181,6 +184,7 @@ class Check:
     text: str = MISSING  # the claim's own words
     authors_value: float | None = None
     note: str = ""
+    show: list[str] = field(default_factory=list)  # metrics shown beside it (mean per arm)
 
 
 @dataclass

@@ -24,6 +24,7 @@ USED_BY = {
     "candidate": (Kind.frontier,),
     "arms": (Kind.frontier,),
     "objectives": (Kind.frontier,),
+    "best_of": (Kind.superiority, Kind.non_inferiority, Kind.equivalence),
 }
 
 
@@ -32,7 +33,7 @@ def check_effect(where: str, eff: Effect, arms: dict, fail) -> None:
         if rule not in PARITY_RULES:
             fail(f"{where}.parity_exempt", f"unknown parity rule '{rule}' ({list(PARITY_RULES)})")
     for name, kinds in USED_BY.items():
-        if getattr(eff, name) not in (None, []) and eff.kind not in kinds:
+        if getattr(eff, name) not in (None, [], {}) and eff.kind not in kinds:
             fail(f"{where}.{name}", f"a {eff.kind.value} effect does not use {name}")
     if eff.kind is Kind.frontier:
         _check_frontier(where, eff, arms, fail)
@@ -50,6 +51,20 @@ def check_effect(where: str, eff: Effect, arms: dict, fail) -> None:
             _check_comparison(f"{where}.parts[{j}]", part, arms, fail)
         return
     _check_comparison(where, eff, arms, fail)
+    _check_best_of(where, eff, arms, fail)
+
+
+def _check_best_of(where: str, eff: Effect, arms: dict, fail) -> None:
+    """best_of: {treatment or baseline arm: [other implementations of it, in this protocol]}."""
+    for arm, options in eff.best_of.items():
+        if arm not in (eff.treatment, eff.baseline):
+            fail(f"{where}.best_of", f"'{arm}' is neither the treatment nor the baseline")
+        for j, other in enumerate(options):
+            if other not in arms:
+                fail(f"{where}.best_of.{arm}[{j}]", f"unknown arm '{other}' ({', '.join(arms)})")
+    picks = [eff.treatment, *eff.best_of.get(eff.treatment, [])]
+    if set(picks) & {eff.baseline, *eff.best_of.get(eff.baseline, [])}:
+        fail(f"{where}.best_of", "the treatment's and the baseline's implementations overlap")
 
 
 def _check_comparison(where: str, c: Comparison, arms: dict, fail) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -17,8 +18,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from replication import workspace
-from replication.analysis import Result
 from replication.metrics import is_fraction
+
+if TYPE_CHECKING:  # types only: rendering never runs the analysis
+    from replication.analysis import Result
 
 
 def _spread(n: int, width: float = 0.5) -> np.ndarray:
@@ -107,45 +110,6 @@ def effect_intervals(ax: Axes, results: list[Result]) -> Axes:
     )
     ax.grid(axis="x", alpha=0.3)
     return ax
-
-
-def calibration(axes: list[Axes], rates: list) -> list[Axes]:
-    """Three panels: false-confirm rates, CI coverage by n, power; bounds as lines."""
-    dists = list(dict.fromkeys(r.dist for r in rates))
-    fc = [r for r in rates if r.name.startswith("false")]
-    cov = [r for r in rates if r.name.startswith("95%")]
-    pw = [r for r in rates if r.name.startswith("power")]
-    labels = [f"{r.dist}\n{r.setting.replace('true effect ', 'Δ=')}" for r in fc]
-    axes[0].bar(range(len(fc)), [r.rate for r in fc], yerr=[2 * r.se for r in fc], color="tab:blue")
-    axes[0].axhline(0.05, color="tab:red")
-    axes[0].set_xticks(range(len(fc)), labels, fontsize=7)
-    axes[0].set_title("false confirm (sequential); bound 0.05", fontsize=10)
-    for dist in dists:
-        mine = [r for r in cov if r.dist == dist]
-        ns = [int(r.setting.split("=")[1]) for r in mine]
-        axes[1].errorbar(
-            ns,
-            [r.rate for r in mine],
-            yerr=[2 * r.se for r in mine],
-            marker="o",
-            label=dist,
-            capsize=3,
-        )
-    axes[1].axhspan(0.93, 0.97, color="grey", alpha=0.2)
-    axes[1].set_xlabel("pairs")
-    axes[1].set_title("95% CI coverage; band 0.93-0.97", fontsize=10)
-    axes[1].legend(fontsize=8)
-    axes[2].bar(
-        range(len(pw)), [r.rate for r in pw], yerr=[2 * r.se for r in pw], color="tab:green"
-    )
-    axes[2].axhline(0.8, color="tab:red")
-    axes[2].set_xticks(range(len(pw)), [r.dist for r in pw])
-    axes[2].set_ylim(0, 1)
-    axes[2].set_title(
-        f"power at the claimed size ({pw[0].setting.split(', ')[1]}); bound 0.8" if pw else "power",
-        fontsize=10,
-    )
-    return axes
 
 
 def new_figure(width: float, height: float, ncols: int = 1) -> tuple[plt.Figure, list[Axes]]:

@@ -18,6 +18,8 @@ class Metric:
     higher_is_better: bool
     description: str
     unit: str = ""
+    pooled_from: str | None = None  # a record extra whose per-seed vectors, averaged over
+    # seeds, give the authors' pooled statistic (reports show it beside the per-run values)
 
 
 _ALL = [
@@ -62,6 +64,7 @@ _ALL = [
         "routing_entropy",
         True,
         "entropy of the test-mean routing weights / ln(n_experts) (the authors' statistic)",
+        pooled_from="routing_mean_weights",
     ),
     Metric(
         "routing_sample_entropy",

@@ -4,7 +4,8 @@ verdicts.json holds, per claim and comparison (audit protocol), the verdict, the
 claim's units, the seeds used and the code SHA of the records. A regression is a verdict that
 changed, a CI bound that moved by more than TOLERANCE x the comparison's margin, a change in
 the seeds used, or a claim or comparison that appeared or disappeared. The code SHA is shown,
-never compared.
+never compared. Comparisons of protocols on a device the nightly machine lacks (a GPU) are
+computed from the committed records and marked `carried`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 from replication import records, workspace
 from replication.analysis import Result, audit_protocols
 from replication.claimfile import find_claim
-from replication.report.results import analyse
+from replication.results import analyse
 
+CARRIED = "not re-run nightly (needs a {device} device): from the committed records"
 TOLERANCE = 0.25  # of the margin: how far a CI bound may move before it counts as a change
 
 
@@ -34,26 +36,42 @@ def _entry(r: Result) -> dict:
 
 
 def verdict_table(
-    claims_dir: Path, runs_dir: Path, max_seeds: int | None = None, device: str = "cpu"
+    claims_dir: Path,
+    runs_dir: Path,
+    max_seeds: int | None = None,
+    device: str = "cpu",
+    committed_runs: Path | None = None,
 ) -> dict:
     """{claim: {"code_sha", "seeds", "comparisons": {name: {"verdict", "n", "ci", ...}}}}
-    over the claim's audit protocols that run on `device` (the nightly machine's)."""
+    over the claim's audit protocols. Those on `device` (the nightly machine's) come from
+    runs_dir; those on another device (a GPU) cannot be re-run here, so they come from the
+    committed records (committed_runs, at full size) and are marked as carried: each night
+    computes them again from the same records, so they pass through unchanged."""
     table = {}
     for path in sorted(Path(claims_dir).glob("*.yaml")):
         claim = find_claim(path.stem, claims_dir)
-        runs, _ = records.load(runs_dir, claim.id)
-        res = analyse(claim, runs, max_seeds)
+        sources = {device: (runs_dir, max_seeds)}
+        if committed_runs is not None:
+            sources |= {
+                d: (committed_runs, None)
+                for d in {claim.protocols[n].device for n in audit_protocols(claim)}
+                if d != device
+            }
         comps, seeds, shas = {}, {}, set()
-        for name in audit_protocols(claim):
-            if claim.protocols[name].device != device or name not in res.protocols:
-                continue
-            p = res.protocols[name]
-            seeds[name] = p.n_used
-            for eff_name, r in p.results.items():
-                comps[eff_name] = _entry(r)
-                for i, part in enumerate(r.parts):
-                    comps[f"{eff_name}[{i}]"] = _entry(part)
-            shas |= {r.environment["git_sha"][:12] for r in runs if r.protocol == name}
+        for dev, (folder, cap) in sorted(sources.items()):
+            runs, _ = records.load(folder, claim.id)
+            res = analyse(claim, runs, cap)
+            for name in audit_protocols(claim):
+                if claim.protocols[name].device != dev or name not in res.protocols:
+                    continue
+                p = res.protocols[name]
+                seeds[name] = p.n_used
+                carried = {"carried": CARRIED.format(device=dev)} if dev != device else {}
+                for eff_name, r in p.results.items():
+                    comps[eff_name] = _entry(r) | carried
+                    for i, part in enumerate(r.parts):
+                        comps[f"{eff_name}[{i}]"] = _entry(part) | carried
+                shas |= {r.environment["git_sha"][:12] for r in runs if r.protocol == name}
         table[claim.id] = {
             "code_sha": ",".join(sorted(shas)) or None,
             "seeds": seeds,

@@ -5,7 +5,8 @@ Layout: runs/<claim>/<protocol>/<arm>/seed=<n>/record.json (tuning trials under
 
 Identity: a record belongs to a run if it sits at the run's folder and carries the run's
 config hash: sha256 of the resolved job config (without `paths`, `sweep` and the budget profile's
-name: two profiles with the same caps run the same thing) plus COMPUTE_VERSION. The git
+name: two profiles with the same caps run the same thing; without a NEUTRAL knob at its neutral
+value: a knob added later leaves older records current) plus COMPUTE_VERSION. The git
 SHA is recorded but is not part of the identity, so editing docs or reports does not
 invalidate results; a code change that alters what runs compute must bump COMPUTE_VERSION
 (docs/running.md).
@@ -33,6 +34,10 @@ COMPUTE_VERSION = 2  # bump when a code change alters what runs compute (invalid
 # 2: attention FLOPs counted through the math SDPA path (fused CPU kernels counted as 0)
 RECORD_NAME = "record.json"
 HASH_EXCLUDE = ("paths", "sweep")  # where files go and how the sweep runs change no result
+# A new knob at its neutral value does not change a run's identity: config_hash drops these
+# (section, key) pairs when they hold the value given, so adding a knob to conf/ leaves every
+# existing record current, and only runs that set it otherwise hash differently.
+NEUTRAL = {("train", "seed_stream"): 0}  # replication/run.py effective_seed: 0 = `seed` itself
 STATUSES = ("complete", "diverged", "failed")
 
 
@@ -77,12 +82,22 @@ def _canonical(data: object) -> bytes:
 
 
 def config_hash(config: dict) -> str:
-    """sha256 of the canonical config without HASH_EXCLUDE keys, plus COMPUTE_VERSION."""
+    """sha256 of the canonical config without HASH_EXCLUDE keys and NEUTRAL knobs at their
+    neutral value, plus COMPUTE_VERSION."""
     kept = {k: v for k, v in config.items() if k not in HASH_EXCLUDE}
     if isinstance(kept.get("budget"), dict):  # the profile's name is a label; its caps count
         kept["budget"] = {k: v for k, v in kept["budget"].items() if k != "name"}
+    for (section, key), neutral in NEUTRAL.items():
+        node = kept.get(section)
+        if isinstance(node, dict) and key in node and _same(node[key], neutral):
+            kept[section] = {k: v for k, v in node.items() if k != key}
     kept["__compute_version__"] = COMPUTE_VERSION
     return hashlib.sha256(_canonical(kept)).hexdigest()[:16]
+
+
+def _same(value: object, neutral: object) -> bool:
+    """Equal and of the same type (False is not the neutral 0)."""
+    return type(value) is type(neutral) and value == neutral
 
 
 def _checksum(data: dict) -> str:

@@ -100,10 +100,10 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     os.environ.setdefault("TRITON_CACHE_DIR", str(cache / "triton"))
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(bool(cfg.deterministic))
-    seed = int(cfg.seed)
+    seed = effective_seed(int(cfg.seed), int(cfg.train.get("seed_stream", 0)))
     task = build(cfg.task)
     torch.manual_seed(seed)  # init; in "shared" mode batches also come from this generator
-    model = build(cfg.model)
+    model = build(_model_node(cfg, seed))
     acct = {"params_total": accounting.count_params(model)}
     if hasattr(task, "measure"):
         if cfg.budget.max_repeats is not None:
@@ -152,6 +152,31 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     rec = _record(cfg, config, chash, result.status, metrics, extras, result.curve, acct, used)
     rec.diverged_at = result.diverged_at
     return rec
+
+
+SEED_STREAM_TAG = 0x5EED5  # keeps derived seeds apart from SeedSequence([seed, k]) streams
+
+
+def effective_seed(seed: int, stream: int = 0) -> int:
+    """The seed a run uses for its data, split, initial weights, batch order and benchmark
+    input: `seed` itself on stream 0 (every record made before `train.seed_stream` existed),
+    else a 32-bit seed drawn from numpy's SeedSequence of (seed, stream). Two arms with the
+    same config and seed but different streams are then independent replicates (A/A claims,
+    docs/noise-floor.md). The tag keeps the derived seed apart from the per-seed streams that
+    tasks and the batch generator draw as SeedSequence([seed, k])."""
+    if stream == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, stream, SEED_STREAM_TAG]).generate_state(1)[0])
+
+
+def _model_node(cfg: DictConfig, seed: int) -> DictConfig:
+    """cfg.model, with the seed it derives from the run's (`model.run_seed: ${seed}`) set to
+    the effective seed when a seed stream moved it."""
+    if seed == int(cfg.seed) or "run_seed" not in cfg.model:
+        return cfg.model
+    node = OmegaConf.create(OmegaConf.to_container(cfg.model, resolve=True))
+    node.run_seed = seed
+    return node
 
 
 def _batch_generator(cfg: DictConfig, seed: int) -> torch.Generator | None:

@@ -36,6 +36,10 @@ class TrainConfig:
     grad_clip: float | None
     tail: int
     rng: Literal["separate", "shared"]
+    seed_stream: int  # 0: the run seed itself; 1..MAX_SEED_STREAM: a stream derived from it
+
+
+MAX_SEED_STREAM = 15  # independent seed streams per seed (A/A claims use 1)
 
 
 @dataclasses.dataclass
@@ -86,6 +90,12 @@ def config_problem(cfg: dict) -> tuple[str, str] | None:
         return "threads", f"threads must lie in 1..{MAX_THREADS}, got {top['threads']}"
     if found is None and isinstance(cfg.get("train"), dict):
         found = _against(dataclass_schema(TrainConfig), cfg["train"], "train.")
+        stream = cfg["train"].get("seed_stream", 0)
+        if found is None and not 0 <= int(stream) <= MAX_SEED_STREAM:
+            return (
+                "train.seed_stream",
+                f"train.seed_stream must lie in 0..{MAX_SEED_STREAM}, got {stream}",
+            )
     if found is None and isinstance(cfg.get("optim"), dict):
         name = cfg["optim"].get("name")
         if name not in OPTIMIZERS:

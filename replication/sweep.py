@@ -3,7 +3,8 @@
 A claim expands to protocol x arm x seed jobs. Each job is a list of Hydra overrides: the
 claim's, the protocol's, the arm's, then the job's identity. A protocol with a tuning grid runs
 in two stages: every arm tries every grid value on the tuning seeds, the best value per arm
-(on the validation metric) is chosen by `select_tuned`, then the evaluation seeds run with it.
+(on the validation metric) is chosen by `tuning.select_tuned`, then the evaluation seeds run
+with it.
 Launching is left to the caller (a Hydra launcher), so this module has no Hydra state.
 """
 
@@ -12,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import pandas as pd
-
 from replication import records
 from replication.analysis import ProtocolResult, design, evaluate_protocol
 from replication.claims import Claim
-from replication.metrics import METRICS
 from replication.records import run_id
+from replication.tuning import select_tuned
 
 IDENTITY_KEYS = ("claim_id", "protocol", "arm", "seed", "stage", "trial", "run_id", "launched_by")
 
@@ -142,29 +141,6 @@ def eval_jobs(
             config = (*base_overrides(claim, protocol, arm, budget), *extra)
             jobs.append(Job(claim.id, protocol, arm, seed, "eval", trial, config, proto.exclusive))
     return jobs
-
-
-def select_tuned(trials: pd.DataFrame, metric: str) -> dict[str, str]:
-    """Best trial per arm by mean `metric` over tuning seeds; ties go to the earlier trial.
-
-    trials: one row per tuning run with columns arm, trial, seed, status, <metric>; rows in
-    grid order. A diverged trial counts as the worst possible value.
-    """
-    higher = METRICS[metric].higher_is_better
-    worst = float("-inf") if higher else float("inf")
-    df = trials.copy()
-    if metric not in df:
-        df[metric] = float("nan")
-    df["_score"] = df[metric].where(df["status"] == "complete", worst).fillna(worst)
-    order = {t: i for i, t in enumerate(dict.fromkeys(df["trial"]))}
-    means = df.groupby(["arm", "trial"], sort=False)["_score"].mean().reset_index()
-    means["_order"] = means["trial"].map(order)
-    means = means.sort_values(["arm", "_order"])
-    best = {}
-    for arm, grp in means.groupby("arm", sort=False):
-        scores = grp["_score"] if higher else -grp["_score"]
-        best[arm] = grp["trial"].iloc[int(scores.to_numpy().argmax())]
-    return best
 
 
 Launch = Callable[[list[Job]], list[dict]]

@@ -1,4 +1,4 @@
-"""Verdict rules, one function per rule (../shared/research/anchors.md §8).
+"""Verdict rules, one function per rule (docs/statistics.md states them in prose).
 
 Inputs are on the analysis scale and signed so that + is the claim's direction; [low, high]
 is the CI of the mean paired difference at the look's level.
@@ -14,6 +14,9 @@ is the CI of the mean paired difference at the look's level.
 - UNAUDITABLE when parity fails or a required measurement is missing; INCONCLUSIVE
   (underpowered) when the projected seeds exceed n_max; a decision that does not survive the
   within-claim Holm correction becomes INCONCLUSIVE (multiplicity).
+- a count, not an experiment: when every seed gives both arms the same value, no number of
+  seeds can change the outcome, so it is labelled HOLDS / FAILS BY CONSTRUCTION (no CI, no
+  p-value, outside Holm and BH) instead of CONFIRMED / REFUTED.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class Verdict(Enum):
     REFUTED = "REFUTED"
     INCONCLUSIVE = "INCONCLUSIVE"
     UNAUDITABLE = "UNAUDITABLE"
+    HOLDS = "HOLDS BY CONSTRUCTION"  # a count or identity meets the claim: arithmetic
+    FAILS = "FAILS BY CONSTRUCTION"  # a count or identity misses it
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,23 @@ def equivalence(low: float, high: float, margin: float, tost_p: float, alpha: fl
     return Decision(Verdict.INCONCLUSIVE, "high variance", "the CI crosses the margin.")
 
 
+def by_construction(holds: bool, what: str) -> Decision:
+    """Every seed gives each arm the same value (what: the values and the claim they meet or
+    miss): arithmetic, decided without an interval."""
+    return Decision(
+        Verdict.HOLDS if holds else Verdict.FAILS,
+        None,
+        f"a count, not an experiment: every seed gives the same values ({what}), so no "
+        "number of seeds can change the outcome.",
+    )
+
+
 def compound(parts: Sequence[Decision], names: Sequence[str]) -> Decision:
-    """Intersection-union: every part must be confirmed; one refuted part refutes."""
-    by = list(zip(names, parts, strict=True))
+    """Intersection-union: every part must be confirmed; one refuted part refutes (a part
+    that holds or fails by construction counts as confirmed or refuted)."""
+    as_stat = {Verdict.HOLDS: Verdict.CONFIRMED, Verdict.FAILS: Verdict.REFUTED}
+    by = [(n, Decision(as_stat.get(d.verdict, d.verdict), d.label, d.reason)) for n, d in
+          zip(names, parts, strict=True)]  # fmt: skip
     for verdict in (Verdict.UNAUDITABLE, Verdict.REFUTED):
         hit = [n for n, d in by if d.verdict is verdict]
         if hit:

@@ -261,3 +261,15 @@ def test_nightly_table_from_smoke_records(smoke):
     assert table["h-ee-18"]["seeds"] == {"audit": 2}
     assert all("verdict" in c and c["n"] == 2 for c in comps.values())
     assert pd.notna(table["h-ee-18"]["code_sha"])
+
+
+def test_nightly_carries_gpu_comparisons_from_the_committed_records(smoke):
+    from replication.nightly import verdict_table
+
+    out, _ = smoke
+    table = verdict_table(REPO / "claims", out / "runs", 2, "cpu", committed_runs=REPO / "runs")
+    comps = table["h-ee-1"]["comparisons"]
+    gpu = {k: v for k, v in comps.items() if k.endswith("_gpu")}
+    assert gpu and all("needs a cuda device" in v["carried"] for v in gpu.values())
+    assert not any("carried" in v for k, v in comps.items() if not k.endswith("_gpu"))
+    assert table["h-ee-1"]["seeds"]["audit_speed_gpu"] > 2  # full size, not the smoke cap

@@ -98,3 +98,24 @@ def test_activation_claims_replicate_end_to_end(claim, tmp_path):
     for effect in spec["effects"]:  # every CPU comparison has a verdict row
         if spec["protocols"][effect.get("protocol", "audit")].get("device", "cpu") == "cpu":
             assert f"| `{effect['name']}` |" in report
+
+
+def test_an_aa_claim_gives_the_floor_a_real_claim_quotes(smoke, tmp_path):
+    """aa-spiral at the smoke budget, beside h-ee-18's smoke records: the A/A report shows its
+    own floor, the index lists it apart from the BH family, h-ee-18's report quotes it."""
+    import shutil
+
+    h_out, _ = smoke
+    shutil.copytree(h_out / "runs" / "h-ee-18", tmp_path / "runs" / "h-ee-18")
+    args = f"ARGS=paths.runs={tmp_path / 'runs'} paths.reports={tmp_path / 'reports'}"
+    res = make("replicate", "CLAIM=aa-spiral", "BUDGET=smoke", args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    own = (tmp_path / "reports" / "aa-spiral.md").read_text()
+    assert "## Noise floor (A/A)" in own and "This is an A/A claim" in own
+    res = make("report", "CLAIM=h-ee-18", "BUDGET=smoke", args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    real = (tmp_path / "reports" / "h-ee-18.md").read_text()
+    assert "## Noise floor (A/A)" in real and "[aa-spiral](aa-spiral.md)" in real
+    index = (tmp_path / "reports" / "README.md").read_text()
+    main, _, calibration = index.partition("## A/A calibration claims")
+    assert "[aa-spiral](aa-spiral.md)" in calibration and "[aa-spiral]" not in main

@@ -7,7 +7,8 @@ from conftest import CLAIMS
 from synthetic import ACCT
 
 from replication.claimfile import load_claim
-from replication.sweep import Budget, eval_jobs, run_claim, select_tuned, tune_jobs
+from replication.sweep import Budget, eval_jobs, run_claim, tune_jobs
+from replication.tuning import select_tuned
 
 CLAIM = load_claim(CLAIMS / "h-ee-18.yaml")
 SPECS = Path(__file__).parent / "specs"

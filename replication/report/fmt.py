@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
-from replication.analysis import Result
 from replication.claims import Comparison, Direction, Kind, Scale
 from replication.metrics import is_count, is_fraction
+
+if TYPE_CHECKING:  # types only: rendering never runs the analysis
+    from replication.analysis import Result
 
 
 def nan(x) -> bool:
@@ -81,6 +84,18 @@ def ci(r: Result) -> str:
     return f"[{diff(lo, r.spec)}, {diff(hi, r.spec)}]"
 
 
+def spread(sd: float, scale: Scale, metric: str) -> str:
+    """An sd of paired differences on the analysis scale, in the claim's units: a log-ratio
+    sd x 100 reads as a percentage (for small values the two agree), a fraction's as points."""
+    if nan(sd):
+        return "n/a"
+    if scale is not Scale.absolute:
+        return f"{100 * sd:.2f}%"
+    if is_fraction(metric):
+        return f"{100 * sd:.2f} pt"
+    return f"{sd:.4g}"
+
+
 def pvalue(p: float) -> str:
     return "n/a" if nan(p) else f"{p:.3g}"
 
@@ -101,6 +116,12 @@ def table(header: list[str], rows: list[list]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return out
+
+
+def table_of(columns: dict[str, str], rows: list[dict]) -> list[str]:
+    """A Markdown table from rows given as {key: cell}; columns maps key -> header, and a key
+    a row leaves out is an empty cell."""
+    return table(list(columns.values()), [[r.get(k, "") for k in columns] for r in rows])
 
 
 def cell(value: object) -> str:

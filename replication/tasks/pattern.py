@@ -8,7 +8,11 @@ entropy of the four candidates (bayes_loss, 1.313 nats; chance is ln 32 = 3.466)
 Draw order follows the authors' generator (default_rng, per batch: pattern, 64 indices, 64x32
 normals). authors: one corpus from default_rng(corpus_seed) cycled in order, and no held-out
 data. heldout: the training batches come from the run seed and validation/test batches from
-their own streams.
+their own streams, drawn like the training batches (each of `heldout_batches` batches draws its
+own pattern, so a set of 50 holds 50 pattern draws and its loss depends on which came up).
+stratified (the audit's): the same training batches, and validation/test sets of
+`heldout_batches` x `rows` rows from their own streams in which every (pattern, index) cell
+occurs equally often, with fresh noise: the task's mixture exactly, not a sample of it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,21 @@ def make_batches(
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)).long()
 
 
+def make_stratified(
+    rng: np.random.Generator, n_rows: int, noise: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n_rows, 32) float64 inputs and (n_rows,) targets in which every (pattern, index) cell
+    occurs n_rows / 128 times (pattern-major order), plus N(0, noise^2) noise from `rng`."""
+    cells = len(PATTERNS) * N
+    if n_rows % cells:
+        raise ValueError(f"a stratified set needs a multiple of {cells} rows, got {n_rows}")
+    reps = n_rows // cells
+    pat = np.repeat(np.arange(len(PATTERNS)), N * reps)
+    idx = np.tile(np.repeat(np.arange(N), reps), len(PATTERNS))
+    x = np.eye(N)[idx] + rng.standard_normal((n_rows, N)) * noise
+    return torch.from_numpy(x), torch.from_numpy(PATTERNS[pat, idx]).long()
+
+
 def bayes_loss() -> float:
     """Mean entropy of the target given the index, over uniform indices and patterns."""
     total = 0.0
@@ -59,16 +78,25 @@ def authors_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class PatternTask(Task):
-    split: str = "authors"  # authors | heldout
+    split: str = "authors"  # authors | heldout | stratified
     n_batches: int = 200
     rows: int = 64
     noise: float = 0.05
     corpus_seed: int = 0
-    heldout_batches: int = 50
+    heldout_batches: int = 50  # size of val and test each, in batches of `rows` rows
 
     def __post_init__(self) -> None:
-        if self.split not in ("authors", "heldout"):
-            raise ValueError(f"task.split must be authors or heldout, got {self.split!r}")
+        if self.split not in ("authors", "heldout", "stratified"):
+            raise ValueError(
+                f"task.split must be authors, heldout or stratified, got {self.split!r}"
+            )
+        cells = len(PATTERNS) * N
+        if self.split == "stratified" and (self.heldout_batches * self.rows) % cells:
+            raise ValueError(
+                f"task.split=stratified needs task.heldout_batches x task.rows to be a "
+                f"multiple of {cells} (4 patterns x 32 indices), got "
+                f"{self.heldout_batches} x {self.rows}"
+            )
 
     def load(self, seed: int) -> Splits:
         if self.split == "authors":
@@ -78,6 +106,11 @@ class PatternTask(Task):
             return Splits(train=train, test=_flat(train))
         rng = [np.random.default_rng([seed, k]) for k in range(3)]
         train = make_batches(rng[0], self.n_batches, self.rows, self.noise)
+        if self.split == "stratified":
+            n_rows = self.heldout_batches * self.rows
+            val = make_stratified(rng[1], n_rows, self.noise)
+            test = make_stratified(rng[2], n_rows, self.noise)
+            return Splits(train=train, val=val, test=test)
         val = make_batches(rng[1], self.heldout_batches, self.rows, self.noise)
         test = make_batches(rng[2], self.heldout_batches, self.rows, self.noise)
         return Splits(train=train, val=_flat(val), test=_flat(test))

@@ -1,0 +1,31 @@
+"""What the committed reports promise a reader (they are regenerated from the records)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REPORTS = sorted(p for p in (REPO / "reports").glob("*.md") if p.stem in
+                 {c.stem for c in (REPO / "claims").glob("*.yaml")})  # fmt: skip
+
+
+def test_every_claim_has_a_committed_report():
+    assert {p.stem for p in REPORTS} == {c.stem for c in (REPO / "claims").glob("*.yaml")}
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.stem)
+def test_a_report_starts_with_its_five_line_summary(path):
+    lines = path.read_text().splitlines()
+    start = lines.index("## Summary")
+    assert start < 12  # right after the header
+    bullets = lines[start + 2 : start + 7]
+    labels = ["Claim", "Authors' figure", "Our faithful re-run", "Audit verdict", "Why"]
+    assert [re.match(r"- \*\*(.+?):\*\*", b).group(1) for b in bullets] == labels
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.stem)
+def test_no_statistical_verdict_rests_on_a_degenerate_interval(path):
+    for line in path.read_text().splitlines():
+        if "(degenerate" in line:
+            assert not re.search(r"\*\*(CONFIRMED|REFUTED)", line), line
