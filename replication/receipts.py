@@ -8,14 +8,13 @@ environment of every device whose records are used, and facts the report's "why"
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from replication import records
 from replication.analysis import ProtocolResult
-from replication.claims import FAITHFUL, VERDICT_PROTOCOL, Claim
+from replication.claims import Claim
 from replication.tuning import grid_edges
 
 ACCOUNTING = [  # (receipt column, record column)
@@ -194,10 +193,3 @@ def devices(runs: list[records.RunRecord]) -> list[Device]:
         )
     return out
 
-
-def test_ceiling_gap(f: Facts) -> tuple[float, float] | None:
-    """(faithful, audit) test ceilings when the faithful split caps accuracy below 1."""
-    faith = f.test_ceiling.get(FAITHFUL, math.nan)
-    if not faith < 1:
-        return None
-    return faith, f.test_ceiling.get(VERDICT_PROTOCOL, math.nan)

@@ -50,7 +50,6 @@ class CheckRow:
 @dataclass
 class ClaimResults:
     claim: Claim
-    df: pd.DataFrame
     protocols: dict[str, ProtocolResult]  # only protocols with records
     audits: list[str]  # the claim's audit protocols, in claim order
     used: dict[str, pd.DataFrame]  # protocol -> completed evaluation runs of the looks used
@@ -78,11 +77,7 @@ class ClaimResults:
 
     @property
     def faithful_metric(self) -> str | None:
-        """The headline metric as the faithful protocol measures it (e.g. the authors'
-        train loss)."""
-        e = self.claim.effects[0]
-        faith = self.result(FAITHFUL, e.name)
-        return faith.spec.metric if faith is not None else e.metric
+        return faithful_metric(self.claim, self.protocols)
 
     def result(self, protocol: str, effect: str) -> Result | None:
         p = self.protocols.get(protocol)
@@ -117,7 +112,6 @@ def analyse(
     tables = _tuning_tables(claim, df)
     res = ClaimResults(
         claim,
-        df,
         protocols,
         audit_protocols(claim),
         used,
@@ -158,13 +152,21 @@ def _protocol_metrics(claim: Claim, name: str, p: ProtocolResult | None) -> list
     return list(dict.fromkeys([*shown, *claim.protocols[name].show]))
 
 
+def faithful_metric(claim: Claim, protocols: dict[str, ProtocolResult]) -> str | None:
+    """The headline metric as the faithful protocol measures it (e.g. the authors' train
+    loss)."""
+    e = claim.effects[0]
+    faith = protocols[FAITHFUL].results.get(e.name) if FAITHFUL in protocols else None
+    return faith.spec.metric if faith is not None else e.metric
+
+
 def _arm_stats(claim, df, protocols, metrics) -> dict[tuple[str, str, int], pd.DataFrame]:
     """Every per-arm summary a report shows, each bootstrapped once."""
     keys = [(p, m, protocols[p].n_used) for p in protocols for m in metrics[p]]
     keys += [(p, c.metric, protocols[p].n_used) for p in protocols for c in claim.checks]
     e = claim.effects[0]
     faith, head = (protocols[p].results.get(e.name) if p in protocols else None for p in HEADS)
-    faith_metric = faith.spec.metric if faith is not None else e.metric
+    faith_metric = faithful_metric(claim, protocols)
     ref = claim.protocols[FAITHFUL].reference
     for proto, r, metric in zip(HEADS, (faith, head), (faith_metric, e.metric), strict=True):
         if proto in protocols:  # the side-by-side table: at the look that decided the headline
@@ -235,8 +237,7 @@ def _faithful_seeds(claim, used, protocols) -> pd.DataFrame | None:
     e = claim.effects[0]
     if FAITHFUL not in protocols or e.metric is None:
         return None
-    faith = protocols[FAITHFUL].results.get(e.name)
-    metric = faith.spec.metric if faith is not None else e.metric
+    metric = faithful_metric(claim, protocols)
     runs = used[FAITHFUL]
     wide = runs.pivot_table(index="seed", columns="arm", values=metric, aggfunc="first")
     wide = wide[[a for a in claim.protocols[FAITHFUL].arms if a in wide]]
