@@ -128,9 +128,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from replication import calibration
 
     t0 = time.perf_counter()
-    rates = calibration.run(args.sims, args.resamples, n_jobs=args.jobs)
+    rates = calibration.run(args.sims, n_jobs=args.jobs)
     seconds = time.perf_counter() - t0
-    calibration.write_report(rates, Path(args.out), args.resamples, seconds)
+    calibration.write_report(rates, Path(args.out), seconds)
     for r in rates:
         ok = "ok " if calibration.within(r) else "OUT"
         print(f"{ok} {r.name:28s} {r.dist:7s} {r.setting:26s} {r.rate:.3f} ({r.bound})")
@@ -224,7 +224,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help="e.g. paths.claims=<folder>")
     p = sub.add_parser("calibrate", help="simulate the verdict engine's error rates")
     p.add_argument("--sims", type=int, default=2000, help="simulations per row")
-    p.add_argument("--resamples", type=int, default=9999, help="bootstrap resamples per CI")
     p.add_argument("--jobs", type=int, default=-1, help="processes (joblib; -1 = all cores)")
     p.add_argument("--out", default="reports", help="folder for calibration.md and .png")
     p = sub.add_parser("merge", help="merge runs folders from other machines by record identity")

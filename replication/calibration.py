@@ -16,7 +16,8 @@ Measured (docs/statistics.md#calibration says why each bound):
 - false reversed: P(REFUTED (reversed)) at a true effect of 0;
 - coverage of the interval at every first look the claims in claims/ use (n, level) and of
   the 95% interval at n = 10, 20, 30: miss rate within 0.6-1.4 times the nominal one;
-- power: P(CONFIRMED) at the claimed size with n from the power analysis.
+- power: P(CONFIRMED) at the claimed size with n from the power analysis for the family's
+  skewness (stats.n_required: normal theory, and Hall's test when the data are skewed).
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ from replication.claims import Comparison, Direction, Kind, Scale, to_analysis_s
 from replication.stats import confidence_interval, n_required
 
 CLAIMED, MARGIN = 1.0, 0.25  # absolute case, in units of the sd of the paired differences
-LOOKS = [5, 10, 20]
+LOOKS = [10, 20]
 DISTRIBUTIONS = ("normal", "right-skewed", "left-skewed", "heavy")
 CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
 BOUND = "<= 0.05"  # every decision error rate
 # (seeds, alpha per look) of every first look in claims/: one look at 5 (h-ee-18 faithful);
-# looks [5, 10, 20] over 1, 2 or 4 audit protocols; looks [5, 10] over 4 (h-ee-1 speed).
+# looks [10, 20] over 1 or 2 audit protocols; one look at 10 over 4 (h-ee-1).
 # tests/test_calibration.py checks this against first_looks(), which reads the claims.
-FIRST_LOOKS = [(5, 0.05), (5, 0.05 / 3), (5, 0.05 / 6), (5, 0.05 / 8), (5, 0.05 / 12)]
+FIRST_LOOKS = [(5, 0.05), (10, 0.05 / 2), (10, 0.05 / 4)]
+SKEW = {"normal": 0.0, "right-skewed": 1.0, "left-skewed": -1.0, "heavy": 0.0}
 
 
 def draw(dist: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -104,7 +106,7 @@ def to_pairs(c: Comparison, d: np.ndarray, rng: np.random.Generator) -> pd.DataF
 
 
 def sequential_verdict(
-    case: Case, dist: str, des: Design, key: str, n_resamples: int, rng: np.random.Generator
+    case: Case, dist: str, des: Design, key: str, rng: np.random.Generator
 ) -> Result:
     """The frozen result of the case's first comparison after the claim's looks, every
     comparison judged, Holm-corrected and frozen by analysis.close_look."""
@@ -115,9 +117,7 @@ def sequential_verdict(
     frozen: dict[str, Result] = {}
     for j, n in enumerate(des.looks):
         current = {
-            name: judge_pairs(
-                p[:n], c, name, (key, name), des, secondary=False, n_resamples=n_resamples
-            )
+            name: judge_pairs(p[:n], c, name, (key, name), des, secondary=False)
             for name, (c, p) in pairs.items()
             if name not in frozen
         }
@@ -157,7 +157,6 @@ def sequential_rates(
     setting: str,
     sims: int,
     seed: int,
-    n_resamples: int,
 ) -> list[Rate]:
     """P(event) for each event, from one set of simulated claims with looks at LOOKS."""
     rng = np.random.default_rng(seed)
@@ -166,7 +165,7 @@ def sequential_rates(
     gc.freeze()  # statsmodels' Holm calls gc.collect(): let it skip the objects alive now
     try:
         for i in range(sims):
-            r = sequential_verdict(case, dist, des, f"s{seed}-{i}", n_resamples, rng)
+            r = sequential_verdict(case, dist, des, f"s{seed}-{i}", rng)
             for e in events:
                 hits[e] += _hit(r, e)
     finally:
@@ -180,12 +179,12 @@ def coverage_band(level: float) -> str:
     return f"in [{1 - 1.4 * a:.5g}, {1 - 0.6 * a:.5g}]"
 
 
-def coverage(dist: str, n: int, level: float, sims: int, seed: int, n_resamples: int) -> Rate:
+def coverage(dist: str, n: int, level: float, sims: int, seed: int) -> Rate:
     """How often stats.confidence_interval at `level` contains the true mean (0)."""
     rng = np.random.default_rng(seed)
     hits = 0
     for _ in range(sims):
-        ci = confidence_interval(draw(dist, n, rng), rng=rng, level=level, n_resamples=n_resamples)
+        ci = confidence_interval(draw(dist, n, rng), level=level)
         hits += ci.low < 0 < ci.high
     if level == 0.95 and n >= 10:
         return Rate("95% CI coverage", dist, f"n = {n}", hits / sims, sims, coverage_band(level))
@@ -208,20 +207,21 @@ def first_looks(claims_dir: Path = CLAIMS_DIR) -> list[tuple[int, float]]:
     return sorted(found)
 
 
-def power_n() -> int:
-    """Pairs the power analysis asks for to confirm c over m at a 95% CI, power 0.8 (the
-    projection in analysis._superiority: target power + alpha/2 for the U >= c condition)."""
-    return math.ceil(n_required(CLAIMED - MARGIN, 1.0, 0.025, 0.8 + 0.025))
+def power_n(skew: float = 0.0) -> int:
+    """Pairs the power analysis asks for to confirm c over m at a 95% CI, power 0.8, for
+    differences of the given skewness (the projection in comparisons._superiority: target
+    power + alpha/2 for the U >= c condition)."""
+    return math.ceil(n_required(CLAIMED - MARGIN, 1.0, 0.025, 0.8 + 0.025, skew))
 
 
-def power(dist: str, sims: int, seed: int, n_resamples: int) -> Rate:
+def power(dist: str, sims: int, seed: int) -> Rate:
     rng = np.random.default_rng(seed)
-    n = power_n()
+    n = power_n(SKEW[dist])
     d = Design([n], 0.05, 0.8)
     hits = 0
     for i in range(sims):
         p = to_pairs(COMPARISON, CLAIMED + draw(dist, n, rng), rng)
-        r = judge_pairs(p, COMPARISON, "x", (f"p{i}",), d, secondary=False, n_resamples=n_resamples)
+        r = judge_pairs(p, COMPARISON, "x", (f"p{i}",), d, secondary=False)
         hits += r.decision.verdict.value == "CONFIRMED"
     return Rate("power to confirm", dist, f"true effect = c, n = {n}", hits / sims, sims, ">= 0.80")
 
@@ -246,7 +246,7 @@ def sequential_cases() -> list[tuple[Case, tuple[str, ...], str]]:
     ]
 
 
-def cells(sims: int, n_resamples: int, seed: int = 0, new_sims: int | None = None) -> list[tuple]:
+def cells(sims: int, seed: int = 0, new_sims: int | None = None) -> list[tuple]:
     """Every (function, arguments) of the suite; independent, so they can run in parallel.
     `new_sims` (default sims) sets the rows issue 9 added; the cheap first-look coverage
     rows get 10 times as many, to resolve a miss rate of a few per thousand."""
@@ -257,25 +257,21 @@ def cells(sims: int, n_resamples: int, seed: int = 0, new_sims: int | None = Non
         base = seed + 1000 * k
         for i, (case, events, setting) in enumerate(sequential_cases()):
             s = sims if FC in events else ns
-            out.append((sequential_rates, (case, events, dist, setting, s, base + i, n_resamples)))
+            out.append((sequential_rates, (case, events, dist, setting, s, base + i)))
         out += [
-            (coverage, (dist, n, level, 10 * ns, base + 100 + j, n_resamples))
+            (coverage, (dist, n, level, 10 * ns, base + 100 + j))
             for j, (n, level) in enumerate(looks)
         ]
-        out += [
-            (coverage, (dist, n, 0.95, sims, base + 200 + n, n_resamples)) for n in (10, 20, 30)
-        ]
-        out.append((power, (dist, sims, base + 50, n_resamples)))
+        out += [(coverage, (dist, n, 0.95, sims, base + 200 + n)) for n in (10, 20, 30)]
+        out.append((power, (dist, sims, base + 50)))
     return out
 
 
-def run(
-    sims: int, n_resamples: int, seed: int = 0, n_jobs: int = 1, new_sims: int | None = None
-) -> list[Rate]:
+def run(sims: int, seed: int = 0, n_jobs: int = 1, new_sims: int | None = None) -> list[Rate]:
     """The whole suite; n_jobs > 1 spreads the cells over processes (joblib)."""
     from joblib import Parallel, delayed
 
-    todo = cells(sims, n_resamples, seed, new_sims)
+    todo = cells(sims, seed, new_sims)
     out = Parallel(n_jobs=n_jobs)(delayed(f)(*args) for f, args in todo)
     return [r for x in out for r in (x if isinstance(x, list) else [x])]
 
@@ -291,8 +287,8 @@ def within(rate: Rate, tolerance_se: float = 2.0) -> bool:
     return lo - tol <= rate.rate <= hi + tol
 
 
-def write_report(rates: list[Rate], out_dir, n_resamples: int, seconds: float) -> None:
+def write_report(rates: list[Rate], out_dir, seconds: float) -> None:
     """reports/calibration.md and .png (rendered by calibration_report; kept for the CLI)."""
     from replication import calibration_report
 
-    calibration_report.write(rates, Path(out_dir), n_resamples, seconds)
+    calibration_report.write(rates, Path(out_dir), seconds)

@@ -15,6 +15,7 @@ from replication.claims import (
     DEVICES,
     FAITHFUL,
     MAX_SEEDS,
+    MIN_FIRST_LOOK,
     PROTOCOLS,
     VERDICT_PROTOCOL,
     Claim,
@@ -153,8 +154,12 @@ def _check_protocol(name: str, proto: Protocol, fail) -> None:
         looks = s.looks
         if not looks or any(b <= a for a, b in itertools.pairwise(looks)):
             fail(f"{where}.sequential.looks", f"looks must increase, got {looks}")
-        if looks and looks[0] < 2:
-            fail(f"{where}.sequential.looks", "the first look needs at least 2 seeds")
+        if looks and looks[0] < MIN_FIRST_LOOK:
+            fail(
+                f"{where}.sequential.looks",
+                f"the first look needs at least {MIN_FIRST_LOOK} seeds (got {looks[0]}): no "
+                "interval from fewer pairs holds its level when the differences are skewed",
+            )
         if looks and looks[-1] > min(MAX_SEEDS, len(proto.seeds)):
             fail(
                 f"{where}.sequential.looks",

@@ -26,7 +26,6 @@ from replication.claims import (
     to_analysis_scale,
 )
 from replication.stats import (
-    N_RESAMPLES,
     Interval,
     cohens_dz,
     confidence_interval,
@@ -38,6 +37,7 @@ from replication.stats import (
     paired_table,
     prob_improvement,
     rng_for,
+    skewness,
     tost_p,
     unpaired_seeds,
 )
@@ -125,7 +125,6 @@ def judge_pairs(
     d: Design,
     *,
     secondary: bool = True,
-    n_resamples: int = N_RESAMPLES,
 ) -> Result:
     """The decision of one comparison from its per-seed pairs (columns seed, treatment,
     baseline). The calibration suite calls this directly, so it measures the real rules."""
@@ -139,7 +138,7 @@ def judge_pairs(
         return Result(name, c, verdicts.not_estimable(str(err)), len(pairs), pairs=pairs)
     if len(diffs) > 1 and pairs["treatment"].nunique() == 1 and pairs["baseline"].nunique() == 1:
         return _by_construction(pairs.assign(diff=diffs), c, name)
-    ci = confidence_interval(diffs, rng=rng_for(*key), level=d.level, n_resamples=n_resamples)
+    ci = confidence_interval(diffs, level=d.level)
     mean = float(diffs.mean()) if len(diffs) else math.nan
     r = Result(
         name, c, verdicts.no_interval(), len(diffs), mean, ci, pairs=pairs.assign(diff=diffs)
@@ -213,7 +212,7 @@ def _equivalence(r: Result, d: np.ndarray, pairs: pd.DataFrame, des: Design) -> 
     )
     r.p_refute = min(p_greater(d, r.margin), p_less(d, -r.margin))
     r.decision = verdicts.equivalence(r.ci.low, r.ci.high, r.margin, r.p_confirm, des.alpha_look)
-    _project(r, d, des, confirm=r.margin - abs(r.mean), refute=abs(r.mean) - r.margin)
+    _project(r, d, des, confirm=r.margin - abs(r.mean), refute=abs(r.mean) - r.margin, skew=0.0)
 
 
 RULES = {
@@ -230,14 +229,18 @@ def _project(
     confirm: float,
     refute: float,
     confirm_power: float | None = None,
+    skew: float | None = None,
 ) -> None:
     """Seeds a one-sided test at the look's level needs to reach each decision, taking the
-    observed mean as the truth and the observed spread."""
+    observed mean, spread and skewness as the truth (confirming tests upwards, refuting
+    downwards, so the skew enters with opposite signs; equivalence passes skew 0)."""
     if len(d) < 2:
         return
     sd = float(d.std(ddof=1))
-    r.n_confirm = n_required(confirm, sd, des.alpha_look / 2, confirm_power or des.power)
-    r.n_refute = n_required(refute, sd, des.alpha_look / 2, des.power)
+    g = skewness(d) if skew is None and len(d) >= 3 else (skew or 0.0)
+    a = des.alpha_look / 2
+    r.n_confirm = n_required(confirm, sd, a, confirm_power or des.power, g)
+    r.n_refute = n_required(refute, sd, a, des.power, -g)
 
 
 # ------------------------------------------------------------------ compound

@@ -19,7 +19,7 @@ from replication.claims import (
     margin_on_analysis_scale,
 )
 from replication.comparisons import Design, Result
-from replication.stats import Interval, confidence_interval, differences, paired_table, rng_for
+from replication.stats import Interval, confidence_interval, differences, paired_table
 
 
 def evaluate_frontier(
@@ -99,7 +99,7 @@ def _paired_ci(
         diffs = differences(pairs, c.scale, c.direction)
     except ValueError:
         return Interval(math.nan, math.nan, "none", d.level), math.nan, len(pairs)
-    ci = confidence_interval(diffs, rng=rng_for(*key), level=d.level)
+    ci = confidence_interval(diffs, level=d.level)
     return ci, float(diffs.mean()) if len(diffs) else math.nan, len(diffs)
 
 

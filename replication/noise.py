@@ -32,7 +32,7 @@ from replication.claims import (
     Scale,
     from_analysis_scale,
 )
-from replication.stats import confidence_interval, differences, paired_table, rng_for
+from replication.stats import confidence_interval, differences, paired_table
 from replication.sweep import Budget, base_overrides
 
 LEVEL = 0.95  # of the floor's intervals (one look, no sequential split: a description)
@@ -133,7 +133,7 @@ def floor_of(d: np.ndarray, claim: Claim, e: Effect, task: str, metric: str, dev
         sd_high = sd * math.sqrt((n - 1) / st.chi2.ppf(a / 2, n - 1))
     else:
         sd_low = sd_high = math.nan
-    ci = confidence_interval(d, rng=rng_for(claim.id, e.name, e.protocol, "noise"), level=LEVEL)
+    ci = confidence_interval(d, level=LEVEL)
     mean = float(d.mean()) if n else math.nan
 
     def shown(x: float) -> float:

@@ -192,4 +192,3 @@ def devices(runs: list[records.RunRecord]) -> list[Device]:
             )
         )
     return out
-

@@ -148,12 +148,17 @@ def test_replicate_unit_must_be_a_run(write_claim, claim_dict):
 
 
 def test_looks_beyond_the_seeds(write_claim, claim_dict):
-    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [5, 10, 40]
+    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [10, 40]
     _expect(write_claim, claim_dict, "protocols.audit.sequential.looks", "exceeds")
 
 
+def test_first_look_needs_ten_seeds(write_claim, claim_dict):
+    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [5, 10, 20]
+    _expect(write_claim, claim_dict, "protocols.audit.sequential.looks", "at least 10 seeds")
+
+
 def test_looks_must_increase(write_claim, claim_dict):
-    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [10, 5]
+    claim_dict["protocols"]["audit"]["sequential"]["looks"] = [20, 10]
     _expect(write_claim, claim_dict, "protocols.audit.sequential.looks", "must increase")
 
 

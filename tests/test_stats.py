@@ -15,41 +15,78 @@ from replication.stats import (
     cohens_dz,
     confidence_interval,
     detectable,
+    hall_interval,
+    hall_power,
     holm,
     n_required,
     p_greater,
+    p_less,
     paired_table,
     pooled_entropy,
     prob_improvement,
     rng_for,
+    skewness,
     unpaired_seeds,
 )
 
 
-def test_t_interval_matches_statsmodels():
-    d = np.array([0.01, -0.02, 0.03, 0.015, 0.0])
-    ci = confidence_interval(d, rng=rng_for("x"))
+def test_two_pairs_is_the_t_interval():
+    d = np.array([0.01, -0.02])
+    ci = confidence_interval(d)
     lo, hi = DescrStatsW(d).tconfint_mean(alpha=0.05)
     assert ci.method == "t"
     assert (ci.low, ci.high) == pytest.approx((lo, hi), rel=1e-12)
 
 
-def test_from_ten_pairs_union_of_t_and_bca_and_reproducible():
-    d = np.random.default_rng(3).normal(0.01, 0.02, 12)
-    a = confidence_interval(d, rng=rng_for("claim", "effect"))
-    b = confidence_interval(d, rng=rng_for("claim", "effect"))
-    assert a.method == "t ∪ BCa" and a == b
+def test_symmetric_sample_gives_the_t_interval():
+    d = np.array([-0.03, -0.01, 0.0, 0.01, 0.03])  # sample skewness exactly 0
+    ci = confidence_interval(d)
     lo, hi = DescrStatsW(d).tconfint_mean(alpha=0.05)
-    assert a.low <= lo + 1e-12 and a.high >= hi - 1e-12  # never narrower than t
-    wider = confidence_interval(d, rng=rng_for("claim", "effect"), level=1 - 0.05 / 3)
-    assert wider.low < a.low and wider.high > a.high
+    assert ci.method == "t ∪ Hall"
+    assert (ci.low, ci.high) == pytest.approx((lo, hi), rel=1e-9)
+
+
+def test_union_contains_t_and_leans_with_the_skew():
+    d = np.random.default_rng(3).gamma(1.0, 1.0, 12)  # right-skewed
+    assert skewness(d) > 0.5
+    ci = confidence_interval(d)
+    lo, hi = DescrStatsW(d).tconfint_mean(alpha=0.05)
+    assert ci.low <= lo + 1e-12 and ci.high > hi  # a long right tail widens the upper end
+    h_lo, h_hi = hall_interval(d, 0.95)
+    assert (ci.low, ci.high) == (min(lo, h_lo), max(hi, h_hi))
+    mirrored = confidence_interval(-d)
+    assert (mirrored.low, mirrored.high) == pytest.approx((-ci.high, -ci.low))
+    wider = confidence_interval(d, level=1 - 0.05 / 3)
+    assert wider.low < ci.low and wider.high > ci.high
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_sided_p_values_invert_the_interval(seed):
+    """p_greater at the interval's lower end is alpha/2: decisions by CI and by p agree."""
+    d = np.random.default_rng(seed).gamma(2.0, 1.0, 10) - 1.5
+    level = 1 - 0.05 / 3
+    ci = confidence_interval(d, level=level)
+    assert p_greater(d, ci.low) == pytest.approx((1 - level) / 2, rel=1e-6)
+    assert p_less(d, ci.high) == pytest.approx((1 - level) / 2, rel=1e-6)
+    assert p_greater(d, ci.low - 1e-3) < (1 - level) / 2 < p_greater(d, ci.low + 1e-3)
 
 
 def test_degenerate_and_tiny_inputs():
-    assert confidence_interval(np.zeros(12), rng=rng_for("x")).method == "degenerate"
-    one = confidence_interval(np.array([0.1]), rng=rng_for("x"))
+    assert confidence_interval(np.zeros(12)).method == "degenerate"
+    one = confidence_interval(np.array([0.1]))
     assert math.isnan(one.low) and one.method == "none"
     assert p_greater(np.full(5, 0.3), 0.1) == 0.0 and p_greater(np.full(5, 0.0), 0.1) == 1.0
+
+
+def test_skew_against_the_test_costs_seeds():
+    base = n_required(0.75, 1.0, 0.025, 0.825)
+    ref = TTestPower().solve_power(effect_size=0.75, alpha=0.025, power=0.825, alternative="larger")
+    assert base == pytest.approx(ref)
+    assert n_required(0.75, 1.0, 0.025, 0.825, skew=-1.0) > base + 3
+    assert n_required(0.75, 1.0, 0.025, 0.825, skew=1.0) == pytest.approx(base)
+    assert hall_power(20, 0.75, 0.0, 0.025) == pytest.approx(
+        TTestPower().power(effect_size=0.75, nobs=20, alpha=0.025, alternative="larger"), abs=0.01
+    )
 
 
 @pytest.mark.parametrize("direction", list(Direction))

@@ -87,7 +87,7 @@ def test_run_claim_tunes_then_looks_until_decided():
     assert [sorted({j.stage for j in batch}) for batch in launched] == [["tune"], ["eval"]]
     first_eval = launched[1]
     audit_seeds = sorted({j.seed for j in first_eval if j.protocol == "audit"})
-    assert audit_seeds == CLAIM.protocols["audit"].seeds[:5]  # only the first look
+    assert audit_seeds == CLAIM.protocols["audit"].seeds[:10]  # only the first look
     assert {j.seed for j in first_eval if j.protocol == "faithful"} == set(
         CLAIM.protocols["faithful"].seeds
     )
@@ -97,8 +97,9 @@ def test_run_claim_tunes_then_looks_until_decided():
 
 
 def test_run_claim_adds_seeds_look_by_look():
-    spec = load_claim(SPECS / "spec-superiority.yaml")  # looks 5, 10, 20; size 0.02, m 0.005
-    noise = [0.012, -0.010, 0.015, -0.013, 0.001, 0.010, -0.011, 0.008, -0.009, 0.002] * 2
+    spec = load_claim(SPECS / "spec-superiority.yaml")  # looks 10, 20; size 0.02, m 0.005
+    noise = [2 * x for x in (0.012, -0.010, 0.015, -0.013, 0.001, 0.010, -0.011, 0.008, -0.009)]
+    noise = (noise + [0.004]) * 2
     launched: list[list] = []
 
     def fake_launch(jobs):
@@ -112,4 +113,4 @@ def test_run_claim_adds_seeds_look_by_look():
 
     run_claim(spec, Budget(), fake_launch)
     audit_looks = [sorted({j.seed for j in b if j.protocol == "audit"}) for b in launched]
-    assert audit_looks == [list(range(5)), list(range(5, 10))]  # decided at the second look
+    assert audit_looks == [list(range(10)), list(range(10, 20))]  # decided at the second look

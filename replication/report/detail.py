@@ -80,7 +80,8 @@ def secondary(res: ClaimResults) -> list[str]:
     out += [
         "P(treatment better) is the Mann-Whitney probability that a treatment run beats a "
         "baseline run (rliable's probability of improvement), with a percentile bootstrap "
-        "over seeds. Raw one-sided t-test p-values before Holm.",
+        "over seeds. Raw one-sided p-values (the larger of the t-test and Hall's "
+        "skew-corrected test) before Holm.",
         "",
     ]
     h = res.headline

@@ -139,8 +139,16 @@ def _calibration(results: list[ClaimResults]) -> list[str]:
         "here may be CONFIRMED. Floor: the sd of the paired difference.",
         "",
         *fmt.table(
-            ["claim", "comparison", "metric", "device", "verdict", "pairs", "floor (sd)",
-             "mean difference [95% CI]"],
+            [
+                "claim",
+                "comparison",
+                "metric",
+                "device",
+                "verdict",
+                "pairs",
+                "floor (sd)",
+                "mean difference [95% CI]",
+            ],
             rows,
         ),
     ]
