@@ -16,6 +16,7 @@ from replication import CONF_DIR, guard, noise, records, schema
 from replication.claimfile import load_claim
 from replication.claims import Scale
 from replication.run import _model_node, build, effective_seed, execute, job_config
+from replication.stats import confidence_interval
 from replication.sweep import Budget, eval_jobs
 
 AA_SPIRAL = load_claim(CLAIMS / "aa-spiral.yaml")
@@ -160,8 +161,10 @@ def test_floor_sd_is_the_sd_of_the_paired_differences():
     assert pts.sd == pytest.approx(0.0173205, rel=1e-5)
     logs = [math.log(a / b) for a, b in zip(A, B, strict=True)]
     assert rel.scale is Scale.relative and rel.sd == pytest.approx(statistics.stdev(logs))
-    half = st.t.ppf(0.975, 3) * pts.sd / 2  # below 10 pairs the CI is Student-t
-    assert (pts.shown_low, pts.shown_high) == pytest.approx((m - half, m + half))
+    half = st.t.ppf(0.975, 3) * pts.sd / 2
+    ci = confidence_interval(np.array(d), level=0.95)  # the verdicts' interval: t ∪ Hall
+    assert (pts.shown_low, pts.shown_high) == pytest.approx((ci.low, ci.high))
+    assert pts.shown_low <= m - half + 1e-12 and pts.shown_high >= m + half - 1e-12
     assert pts.sd_low < pts.sd < pts.sd_high
     assert pts.sd_high == pytest.approx(pts.sd * math.sqrt(3 / st.chi2.ppf(0.025, 3)))
 
@@ -176,9 +179,11 @@ def test_timing_floor_is_a_ratio_interval():
     half = st.t.ppf(0.975, 3) * kernel.sd / 2
     mean = statistics.mean(logs)
     assert kernel.shown_mean == pytest.approx(math.exp(mean))
+    ci = confidence_interval(np.array(logs), level=0.95)
     assert (kernel.shown_low, kernel.shown_high) == pytest.approx(
-        (math.exp(mean - half), math.exp(mean + half))
+        (math.exp(ci.low), math.exp(ci.high))
     )
+    assert kernel.shown_low <= math.exp(mean - half) and kernel.shown_high >= math.exp(mean + half)
     assert (step.task, step.n, step.sd) == ("step_bench", 3, pytest.approx(0.0))
 
 
