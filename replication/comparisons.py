@@ -25,6 +25,7 @@ from replication.claims import (
     margin_on_analysis_scale,
     to_analysis_scale,
 )
+from replication.energy_rules import energy_gate
 from replication.stats import (
     Interval,
     cohens_dz,
@@ -89,6 +90,7 @@ class Result:
     parity_failures: list[str] = field(default_factory=list)
     secondary: dict = field(default_factory=dict)
     look: int | None = None  # seeds at the look that froze it
+    energy_method: str = ""  # an energy comparison's measurement method(s), shown beside it
 
     def shown(self, x: float) -> float:
         """An analysis-scale number in the claim's units (fraction, factor or absolute)."""
@@ -111,9 +113,15 @@ def evaluate_comparison(
     df: pd.DataFrame, c: Comparison, name: str, key: tuple[str, ...], d: Design
 ) -> Result:
     """Paired estimate, CI, decision, p-values and power projection of one comparison."""
+    c, methods, refusal = energy_gate(df, c)
     pairs = paired_table(df, c.metric, c.treatment, c.baseline)
-    r = judge_pairs(pairs, c, name, key, d)
+    if refusal:
+        r = Result(name, c, verdicts.unauditable([refusal]), len(pairs), pairs=pairs)
+    else:
+        r = judge_pairs(pairs, c, name, key, d)
     r.unpaired = unpaired_seeds(df, c.treatment, c.baseline)
+    if methods:
+        r.energy_method = ", ".join(methods)
     return r
 
 

@@ -18,6 +18,7 @@ class Metric:
     higher_is_better: bool
     description: str
     unit: str = ""
+    energy: bool = False  # judged with the margin its measurement method allows (docs/energy.md)
     pooled_from: str | None = None  # a record extra whose per-seed vectors, averaged over
     # seeds, give the authors' pooled statistic (reports show it beside the per-run values)
 
@@ -93,18 +94,50 @@ _ALL = [
         COUNT,
     ),
     Metric("time_wall_s", False, "wall-clock seconds of the training loop"),
-    Metric(
-        "energy_j",
-        False,
-        "energy of the training loop, joules (the record says measured or estimated)",
-    ),
+    # energy (replication/energy.py): gross = what the device drew; net = minus idle power
+    Metric("energy_j", False, "energy of the measured windows, gross joules", energy=True),
+    Metric("energy_net_j", False, "energy_j minus idle power x window time", energy=True),
+    Metric("energy_per_step_j", False, "gross joules per training step", energy=True),
+    Metric("energy_net_per_step_j", False, "idle-subtracted joules per step", energy=True),
+    Metric("energy_per_example_j", False, "gross joules per training example", energy=True),
     # timings (replication/tasks/bench.py)
     Metric("kernel_time_s", False, "median seconds per call of a timed kernel"),
     Metric("kernel_bandwidth_gbs", True, "ideal bytes moved per call / kernel_time_s, GB/s"),
+    Metric("copy_bandwidth_gbs", True, "bytes read + written by a copy of the input / its time"),
+    Metric("bandwidth_vs_copy", True, "kernel_bandwidth_gbs / copy_bandwidth_gbs", FRACTION),
     Metric("step_time_s", False, "median seconds per training step (forward, backward, Adam)"),
+    # early stopping (replication/stopping.py; image tasks write <split>_entropy)
+    Metric("test_entropy", False, "mean softmax entropy (nats) of the test predictions, eval mode"),
+    Metric("val_entropy", False, "mean softmax entropy (nats) of the validation predictions"),
+    Metric(
+        "stop_epoch",
+        False,
+        "epoch at which training stopped (posthoc: where the authors' test-entropy plateau "
+        "starts, read off the full run)",
+        COUNT,
+    ),
+    Metric("epochs_trained", False, "epochs the training loop ran (steps / steps per epoch)"),
+    Metric(
+        "epochs_saved_frac",
+        True,
+        "share of the full schedule's epochs not trained, (epochs - stop_epoch) / epochs "
+        "(the authors' 'energy saved')",
+        FRACTION,
+    ),
+    Metric("accuracy_at_stop", True, "test accuracy at stop_epoch", FRACTION),
+    Metric(
+        "accuracy_drop",
+        False,
+        "test accuracy after the last epoch minus at stop_epoch (posthoc only)",
+        FRACTION,
+    ),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
+
+
+def is_energy(name: str | None) -> bool:
+    return name in METRICS and METRICS[name].energy
 
 
 def is_fraction(name: str | None) -> bool:

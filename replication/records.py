@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from replication import energy as energy_settings
 from replication import workspace
 
 SCHEMA_VERSION = 2
@@ -37,7 +38,15 @@ HASH_EXCLUDE = ("paths", "sweep")  # where files go and how the sweep runs chang
 # A new knob at its neutral value does not change a run's identity: config_hash drops these
 # (section, key) pairs when they hold the value given, so adding a knob to conf/ leaves every
 # existing record current, and only runs that set it otherwise hash differently.
-NEUTRAL = {("train", "seed_stream"): 0}  # replication/run.py effective_seed: 0 = `seed` itself
+NEUTRAL = {
+    ("train", "seed_stream"): 0,  # replication/run.py effective_seed: 0 = `seed` itself
+    # conf/task/step_bench.yaml knobs added with the GPU step and energy windows
+    ("task", "compile_model"): False,
+    ("task", "autocast"): None,
+    ("task", "energy_windows"): 0,
+    # conf/energy/default.yaml (replication/energy.py Settings), added after the first records
+    **{("energy", k): v for k, v in dataclasses.asdict(energy_settings.Settings()).items()},
+}
 STATUSES = ("complete", "diverged", "failed")
 
 
@@ -64,6 +73,7 @@ class RunRecord:
     timing: dict  # wall and process CPU seconds of the training loop
     energy: dict  # joules, method, and whether it was measured or estimated
     environment: dict  # device, threads, determinism, git SHA, package versions, host
+    launch: dict = field(default_factory=dict)  # launch position and order rule (timings)
     diverged_at: int | None = None  # the step whose loss was not finite
     error: str | None = None  # a failed run's exception, last lines of the traceback
     schema: int = SCHEMA_VERSION
@@ -91,6 +101,9 @@ def config_hash(config: dict) -> str:
         node = kept.get(section)
         if isinstance(node, dict) and key in node and _same(node[key], neutral):
             kept[section] = {k: v for k, v in node.items() if k != key}
+    for section in {s for s, _ in NEUTRAL}:  # a section left empty by neutral knobs goes too
+        if kept.get(section) == {}:
+            del kept[section]
     kept["__compute_version__"] = COMPUTE_VERSION
     return hashlib.sha256(_canonical(kept)).hexdigest()[:16]
 
@@ -189,8 +202,25 @@ def frame_row(r: RunRecord) -> dict:
         )
     row |= {f"acct_{k}": v for k, v in r.accounting.items()}
     row |= {f"time_{k}": v for k, v in r.timing.items()}
-    row["energy_j"] = r.energy.get("joules")
+    row |= energy_columns(r.energy)
     return row
+
+
+# metric name -> key of a record's `energy` (replication/energy.py summarize)
+ENERGY_KEYS = {
+    "energy_j": "joules",
+    "energy_net_j": "net_joules",
+    "energy_per_step_j": "j_per_step",
+    "energy_net_per_step_j": "net_j_per_step",
+    "energy_per_example_j": "j_per_example",
+}
+
+
+def energy_columns(e: dict) -> dict:
+    """A record's energy as row columns: the metrics (NaN where not measured, with the
+    reason in energy_reason) and the method, which decides an energy verdict's margin."""
+    out = {m: e.get(k) for m, k in ENERGY_KEYS.items()}
+    return out | {"energy_method": e.get("method"), "energy_reason": e.get("reason") or ""}
 
 
 FRAME_COLUMNS = [
@@ -211,7 +241,9 @@ FRAME_COLUMNS = [
     "acct_examples_seen",
     "time_wall_s",
     "time_cpu_s",
-    "energy_j",
+    *ENERGY_KEYS,
+    "energy_method",
+    "energy_reason",
 ]
 
 

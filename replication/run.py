@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import time
 import traceback
 from pathlib import Path
 
@@ -105,14 +106,20 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     torch.manual_seed(seed)  # init; in "shared" mode batches also come from this generator
     model = build(_model_node(cfg, seed))
     acct = {"params_total": accounting.count_params(model)}
+    settings = energy.Settings(**cfg.energy)
     if hasattr(task, "measure"):
         if cfg.budget.max_repeats is not None:
             task.repeats = min(task.repeats, int(cfg.budget.max_repeats))
-        with energy.measure(cfg.device) as used:
+        inner = energy.Meter(cfg.device, settings)  # a task's own steady-state windows
+
+        def bench() -> tuple[dict, dict]:
             if isinstance(model, Activation):  # a kernel: the task times the function alone
-                metrics, extras = task.measure(model.name, model.params, cfg.device, seed)
-            else:
-                metrics, extras = task.measure(model, cfg.device, seed)
+                return task.measure(model.name, model.params, cfg.device, seed, meter=inner)
+            return task.measure(model, cfg.device, seed, meter=inner)
+
+        (metrics, extras), used = measured(cfg.device, settings, bench, "whole benchmark run")
+        if inner.windows:  # the task measured steady-state windows: they are the energy
+            used["energy"] = inner.record(getattr(task, "batch_size", 1), "steady-state windows")
         return _record(cfg, config, chash, "complete", metrics, extras, [], acct, used)
     splits = task.load(seed)
     steps = int(cfg.train.steps)
@@ -122,8 +129,9 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     probe = task.batch(splits, 1, batch_size, torch.Generator().manual_seed(0))
     acct |= accounting.count_flops(model, *probe, task.loss)
     optimizer = make_optimizer(model.parameters(), cfg.optim)
-    with energy.measure(cfg.device) as used:
-        result = fit(
+
+    def train() -> object:
+        return fit(
             model,
             optimizer,
             task,
@@ -134,6 +142,8 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
             generator=_batch_generator(cfg, seed),
             grad_clip=cfg.train.grad_clip,
         )
+
+    result, used = measured(cfg.device, settings, train, "training loop", batch_size, idle=True)
     acct |= {
         "params_trained": accounting.count_trained_params(model),
         "steps": result.steps_done,
@@ -152,6 +162,30 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     rec = _record(cfg, config, chash, result.status, metrics, extras, result.curve, acct, used)
     rec.diverged_at = result.diverged_at
     return rec
+
+
+def measured(
+    device: str,
+    settings: energy.Settings,
+    work,
+    scope: str,
+    examples_per_step: int = 1,
+    idle: bool = False,
+    steps_of=lambda result: getattr(result, "steps_done", 0),
+) -> tuple[object, dict]:
+    """Run `work` as one energy window (idle power before and after it when `idle`, on a
+    device with a counter); return its result and the record's timing and energy."""
+    meter = energy.Meter(device, settings)
+    if idle:
+        meter.idle()
+    cpu0, out = time.process_time(), {}
+    window = meter.window(lambda: out.setdefault("result", work()))
+    cpu = time.process_time() - cpu0
+    if idle:
+        meter.idle()
+    window.steps = int(steps_of(out["result"]))
+    used = {"wall_s": window.seconds, "cpu_s": cpu}
+    return out["result"], used | {"energy": meter.record(examples_per_step, scope)}
 
 
 SEED_STREAM_TAG = 0x5EED5  # keeps derived seeds apart from SeedSequence([seed, k]) streams
@@ -219,9 +253,22 @@ def _record(
         timing={"wall_s": used["wall_s"], "cpu_s": used["cpu_s"]} if used else {},
         energy=used["energy"] if used else {},
         environment=provenance.environment(cfg.device),
+        launch=launch_order(cfg),
         error=error,
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
+
+
+ORDER_RULE = (
+    "seeds outer, arms in claim order inside each seed (ABAB...); a protocol marked "
+    "exclusive runs one job at a time in that order"
+)
+
+
+def launch_order(cfg: DictConfig) -> dict:
+    """Where this run sat in its sweep's launch order (the sweeper numbers its jobs)."""
+    position = cfg.sweep.get("position")
+    return {"position": position, "rule": ORDER_RULE} if position is not None else {}
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

@@ -96,7 +96,11 @@ class ClaimSweeper(Sweeper):
             chunks += [[j] for j in jobs if j.exclusive]  # timings: alone on the machine
             out = []
             for chunk in chunks:
-                batch = [job.overrides(extra) for job in chunk]
+                # the launch position is recorded, so a timing's run order can be checked
+                batch = [
+                    [*job.overrides(extra), f"sweep.position={self.job_idx + i}"]
+                    for i, job in enumerate(chunk)
+                ]
                 returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
                 self.job_idx += len(batch)
                 out += [r.return_value for r in returns]  # re-raises a job's exception

@@ -121,7 +121,7 @@ def verdict(res: ClaimResults) -> list[str]:
         p = res.protocols.get(name)
         if p is None:
             gpu = proto.device == "cuda"
-            hint = ": run it with `BUDGET=h100` on a GPU machine)." if gpu else ")."
+            hint = ": run it with `BUDGET=gpu` on a GPU machine)." if gpu else ")."
             out += [f"Not run yet (device `{proto.device}`{hint}", ""]
             continue
         rows = [row for eff_name, r in p.results.items() for row in _verdict_rows(eff_name, r, res)]

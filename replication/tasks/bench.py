@@ -27,6 +27,7 @@ StepBench times a whole optimiser step of any model the caller builds.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import statistics
 import tempfile
@@ -206,10 +207,27 @@ class KernelBench:
 
         return Prepared(call=call, x=x, grad_out=g, grad_enabled=True)
 
+    def _copy_time(self, x: torch.Tensor, device: str) -> float:
+        """Median per-call seconds of copying x into a preallocated tensor (read + write)."""
+        out = torch.empty_like(x)
+        calls = self.calls
+
+        def run_repeat() -> None:
+            for _ in range(calls):
+                out.copy_(x)
+
+        with torch.no_grad():
+            out.copy_(x)
+            return statistics.median(
+                t / calls for t in time_repeats(run_repeat, device, self.repeats)
+            )
+
     def measure(
-        self, act: str, act_params: dict, device: str, seed: int
+        self, act: str, act_params: dict, device: str, seed: int, meter: object = None
     ) -> tuple[dict[str, float], dict]:
-        """Median per-call time and ideal-traffic bandwidth of one replicate."""
+        """Median per-call time and ideal-traffic bandwidth of one replicate, and the copy
+        bandwidth of the same device measured in the same run (a clone of the input: what a
+        memory-bound elementwise kernel can at best reach)."""
         prep = self.prepare(act, act_params, device, seed)
         call, calls = prep.call, self.calls
 
@@ -221,11 +239,16 @@ class KernelBench:
             for _ in range(self.warmup):  # the first one compiles (forward and backward)
                 call()
             repeat_s = time_repeats(run_repeat, device, self.repeats)
+            copy_s = self._copy_time(prep.x.detach(), device)
         per_call = [t / calls for t in repeat_s]
         t = statistics.median(per_call)
+        bandwidth = ideal_bytes(self.numel, self.dtype, self.mode) / t / 1e9
+        copy_gbs = ideal_bytes(self.numel, self.dtype, "fwd") / copy_s / 1e9
         metrics = {
             "kernel_time_s": t,
-            "kernel_bandwidth_gbs": ideal_bytes(self.numel, self.dtype, self.mode) / t / 1e9,
+            "kernel_bandwidth_gbs": bandwidth,
+            "copy_bandwidth_gbs": copy_gbs,
+            "bandwidth_vs_copy": bandwidth / copy_gbs,
         }
         extras = {
             "repeat_times_s": per_call,  # per-call time in each repeat; metric = their median
@@ -284,7 +307,7 @@ class NumpyBench:
             raise ValueError("bench needs numel, repeats, calls >= 1 and warmup >= 0")
 
     def measure(
-        self, act: str, act_params: dict, device: str, seed: int
+        self, act: str, act_params: dict, device: str, seed: int, meter: object = None
     ) -> tuple[dict[str, float], dict]:
         """Median per-call time of the numpy forward (seed unused, see the class doc)."""
         if torch.device(device).type != "cpu":
@@ -318,17 +341,28 @@ class StepBench:
     Model-agnostic: the caller builds the model (and seeds it) and passes a batch factory.
     Each repeat's `steps` batches are drawn and moved to the device before its timer starts,
     so data loading and host-to-device copies are not timed; optimiser state is created
-    during warm-up, so the timed steps are steady-state Adam steps.
+    during warm-up, so the timed steps are steady-state Adam steps. compile_model=True wraps
+    the model in torch.compile (compiled during warm-up); autocast runs forward and loss under
+    torch.autocast in that dtype. energy_windows > 0 then measures that many steady-state
+    energy windows (replication/energy.py steady_windows: idle before and after, a cooldown
+    before each window of >= energy.window_s), cycling over the staged batches.
     """
 
     warmup: int = 3
     repeats: int = 10
     steps: int = 5
     lr: float = 1e-3
+    compile_model: bool = False
+    autocast: str | None = None  # e.g. bfloat16
+    energy_windows: int = 0
 
     def __post_init__(self) -> None:
-        if self.repeats < 1 or self.steps < 1 or self.warmup < 0:
-            raise ValueError("bench needs repeats, steps >= 1 and warmup >= 0")
+        if self.repeats < 1 or self.steps < 1 or self.warmup < 0 or self.energy_windows < 0:
+            raise ValueError("bench needs repeats, steps >= 1, warmup and energy_windows >= 0")
+        if self.autocast is not None and self.autocast not in DTYPES:
+            raise ValueError(f"bench.autocast must be null or one of {sorted(DTYPES)}")
+        if self.compile_model and self.warmup < 1:
+            raise ValueError("bench.compile needs warmup >= 1: compilation must not be timed")
 
     def measure_step(
         self,
@@ -336,17 +370,32 @@ class StepBench:
         batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         device: str,
+        meter: object = None,
     ) -> tuple[dict, dict]:
-        """Median per-step time of one replicate (the model is trained in place)."""
+        """Median per-step time of one replicate (the model is trained in place), and its
+        energy per step when energy_windows > 0 and a meter is given."""
         model.to(device).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        forward = model
+        if self.compile_model:
+            from torch import _dynamo
+
+            _inductor_cache()
+            _dynamo.reset()
+            forward = torch.compile(model, backend="inductor")
+        amp = (
+            torch.autocast(torch.device(device).type, dtype=DTYPES[self.autocast])
+            if self.autocast
+            else contextlib.nullcontext()
+        )
         staged: list[tuple[torch.Tensor, torch.Tensor]] = []
 
         def stage() -> None:
             staged[:] = [tuple(t.to(device) for t in batch()) for _ in range(self.steps)]
 
         def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            loss = loss_fn(model(x), y)
+            with amp:
+                loss = loss_fn(forward(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -356,16 +405,24 @@ class StepBench:
             for x, y in staged:
                 step(x, y)
 
+        extras: dict = {}
         with _on(device):
             for _ in range(self.warmup):
                 x, y = (t.to(device) for t in batch())
                 step(x, y)
             repeat_s = time_repeats(run_repeat, device, self.repeats, before=stage)
+            if self.energy_windows and meter is not None:
+                from replication.energy import steady_windows
+
+                pool = itertools.cycle(list(staged))
+                windows = steady_windows(meter, lambda: step(*next(pool)), 2, self.energy_windows)
+                extras["energy_window_steps"] = [w.steps for w in windows]
         per_step = [t / self.steps for t in repeat_s]
         metrics = {"step_time_s": statistics.median(per_step)}
-        extras = {
+        extras |= {
             "repeat_times_s": per_step,
-            "compile_backend": "torch.compile" if hasattr(model, "_orig_mod") else "eager",
+            "compile_backend": "inductor" if self.compile_model else "eager",
+            "autocast": self.autocast,
         }
         return metrics, extras
 
@@ -379,7 +436,9 @@ class StepTiming(StepBench):
     seq_len: int = 64
     batch_size: int = 16
 
-    def measure(self, model: torch.nn.Module, device: str, seed: int) -> tuple[dict, dict]:
+    def measure(
+        self, model: torch.nn.Module, device: str, seed: int, meter: object = None
+    ) -> tuple[dict, dict]:
         gen = torch.Generator().manual_seed(seed)
 
         def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -391,4 +450,4 @@ class StepTiming(StepBench):
         def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
 
-        return self.measure_step(model, batch, loss, device)
+        return self.measure_step(model, batch, loss, device, meter)
