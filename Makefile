@@ -21,6 +21,7 @@ setup: .venv/.installed ## create .venv and install the pinned dependencies
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	.venv/bin/python data/prepare_fashion_mnist.py
 	touch $@
 
 test: ## run the test suite (unit tests and smoke replicates of every claim; ~10 min)

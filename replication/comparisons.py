@@ -25,7 +25,7 @@ from replication.claims import (
     margin_on_analysis_scale,
     to_analysis_scale,
 )
-from replication.energy_rules import energy_gate
+from replication.energy_rules import energy_gate, energy_split
 from replication.stats import (
     Interval,
     cohens_dz,
@@ -91,6 +91,7 @@ class Result:
     secondary: dict = field(default_factory=dict)
     look: int | None = None  # seeds at the look that froze it
     energy_method: str = ""  # an energy comparison's measurement method(s), shown beside it
+    energy_split: dict = field(default_factory=dict)  # energy ratio = steps x J/step ratios
 
     def shown(self, x: float) -> float:
         """An analysis-scale number in the claim's units (fraction, factor or absolute)."""
@@ -122,6 +123,7 @@ def evaluate_comparison(
     r.unpaired = unpaired_seeds(df, c.treatment, c.baseline)
     if methods:
         r.energy_method = ", ".join(methods)
+        r.energy_split = energy_split(df, c)
     return r
 
 

@@ -12,7 +12,7 @@ import re
 
 from replication import CONF_DIR
 
-CLAIM_ROOTS = ("task", "model", "optim", "train")  # the components a claim configures
+CLAIM_ROOTS = ("task", "model", "optim", "train", "stop")  # the components a claim configures
 
 
 def budget_profiles() -> list[str]:

@@ -48,3 +48,31 @@ def energy_gate(df: pd.DataFrame, c: Comparison) -> tuple[Comparison, list[str],
                 ),
             )
     return c, methods, ""
+
+
+# The steps an energy metric covers (energy = steps x J/step): a run's trained steps, or for
+# the energy pro-rated to a stop epoch, that epoch (every arm's epoch has the same steps).
+TOTALS = {"energy_j": "acct_steps", "energy_net_j": "acct_steps", "energy_at_stop_j": "stop_epoch"}
+
+
+def energy_split(df: pd.DataFrame, c: Comparison) -> dict[str, float]:
+    """A total-energy comparison split into fewer steps x cheaper steps: the ratio of the
+    arms' mean energy over their paired seeds = ratio of mean steps x ratio of mean energy
+    per step (an identity); {} for other metrics or when an arm has no measured energy."""
+    steps = TOTALS.get(c.metric or "")
+    if steps is None or c.metric not in df or steps not in df:
+        return {}
+    ev = df[(df["stage"] == "eval") & (df["status"] == "complete")]
+    wide = ev.pivot_table(index="seed", columns="arm", values=[c.metric, steps], aggfunc="first")
+    arms = [c.treatment, c.baseline]
+    try:
+        wide = wide.loc[:, [(m, a) for m in (c.metric, steps) for a in arms]].dropna()
+    except KeyError:
+        return {}
+    if not len(wide):
+        return {}
+    m = wide.mean()
+    energy = m[(c.metric, c.treatment)] / m[(c.metric, c.baseline)]
+    fewer = m[(steps, c.treatment)] / m[(steps, c.baseline)]
+    return {"energy": float(energy), "steps": float(fewer), "per_step": float(energy / fewer),
+            "n": len(wide)}  # fmt: skip

@@ -126,6 +126,13 @@ _ALL = [
     ),
     Metric("accuracy_at_stop", True, "test accuracy at stop_epoch", FRACTION),
     Metric(
+        "energy_at_stop_j",
+        False,
+        "energy_j x stop_epoch / epochs_trained: the measured energy of the epochs up to "
+        "stop_epoch (posthoc: what stopping there would have cost; online rules: energy_j)",
+        energy=True,
+    ),
+    Metric(
         "accuracy_drop",
         False,
         "test accuracy after the last epoch minus at stop_epoch (posthoc only)",

@@ -64,6 +64,8 @@ class ClaimResults:
     runs_dir: str = "runs"  # where the records were read (a path as the user gave it)
     floors: dict[str, noise.Floor] = field(default_factory=dict)  # effect -> matching A/A floor
     own_floors: list[noise.Floor] = field(default_factory=list)  # an A/A claim's own floors
+    data: dict[str, dict] = field(default_factory=dict)  # protocol -> the data its runs used
+    tables: list[tuple[str, str, int, str, list[dict]]] = field(default_factory=list)
 
     @property
     def calibration(self) -> bool:
@@ -126,12 +128,34 @@ def analyse(
         runs_dir,
     )
     res.own_floors = noise.floors(claim, runs, max_seeds)
+    res.data, res.tables = _data(runs), _record_tables(runs)
     if not res.calibration:
         for e in claim.effects:
             found = noise.match(claim, e, floors or [])
             if found is not None:
                 res.floors[e.name] = found
     return res
+
+
+def _data(runs: list[records.RunRecord]) -> dict[str, dict]:
+    """Protocol -> the data its evaluation runs used (a record's extras["data"])."""
+    out: dict[str, dict] = {}
+    for r in runs:
+        if r.stage == "eval" and isinstance(r.extras.get("data"), dict):
+            out.setdefault(r.protocol, r.extras["data"])
+    return out
+
+
+def _record_tables(runs: list[records.RunRecord]) -> list[tuple[str, str, int, str, list]]:
+    """The faithful runs' own tables (an extras list of rows, e.g. the authors' plateau
+    table read off one run), as (protocol, arm, seed, name, rows)."""
+    return [
+        (r.protocol, r.arm, r.seed, k, v)
+        for r in sorted(runs, key=lambda r: (r.arm, r.seed))
+        if r.protocol == FAITHFUL and r.stage == "eval"
+        for k, v in r.extras.items()
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
+    ]
 
 
 def all_floors(
@@ -145,7 +169,8 @@ def _protocol_metrics(claim: Claim, name: str, p: ProtocolResult | None) -> list
     """The metrics a protocol's arms are shown on: its effects' (as it measures them), then
     the ones its `show` list adds (e.g. achieved bandwidth next to kernel times)."""
     if p is not None and p.results:
-        shown = [r.spec.metric for r in p.results.values() if r.spec.metric]
+        specs = [q.spec for r in p.results.values() for q in [r, *r.parts]]
+        shown = [c.metric for c in specs if c.metric]
     else:
         metric = claim.effects[0].metric
         shown = [claim.protocols[name].metrics.get(metric, metric)] if metric else []
@@ -171,7 +196,8 @@ def _arm_stats(claim, df, protocols, metrics) -> dict[tuple[str, str, int], pd.D
     for proto, r, metric in zip(HEADS, (faith, head), (faith_metric, e.metric), strict=True):
         if proto in protocols:  # the side-by-side table: at the look that decided the headline
             n = (r.look if r is not None else None) or protocols[proto].n_used
-            keys.append((proto, metric, n))
+            parts = [q.spec.metric for q in r.parts] if r is not None else []
+            keys += [(proto, m, n) for m in [metric, *parts]]
     if FAITHFUL in protocols:
         n = protocols[FAITHFUL].n_used
         keys += [(FAITHFUL, faith_metric, n)] + ([(FAITHFUL, ref.metric, n)] if ref else [])

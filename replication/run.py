@@ -20,7 +20,16 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from replication import CONF_DIR, accounting, confscan, energy, provenance, records, workspace
+from replication import (
+    CONF_DIR,
+    accounting,
+    confscan,
+    energy,
+    provenance,
+    records,
+    stopping,
+    workspace,
+)
 from replication.models.activations import Activation
 from replication.train import evaluate_splits, fit, make_optimizer
 
@@ -122,10 +131,15 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
             used["energy"] = inner.record(getattr(task, "batch_size", 1), "steady-state windows")
         return _record(cfg, config, chash, "complete", metrics, extras, [], acct, used)
     splits = task.load(seed)
-    steps = int(cfg.train.steps)
+    batch_size = int(cfg.train.batch_size)
+    stop = stopping.StopRule.from_config(cfg.stop) if "stop" in cfg else None
+    if stop is not None:  # epoch-based training with a stopping rule (replication/stopping.py)
+        per_epoch = task.steps_per_epoch(splits, batch_size)
+        steps, eval_every = stop.epochs * per_epoch, per_epoch
+    else:
+        steps, eval_every = int(cfg.train.steps), int(cfg.train.eval_every)
     if cfg.budget.max_steps is not None:
         steps = min(steps, int(cfg.budget.max_steps))
-    batch_size = int(cfg.train.batch_size)
     probe = task.batch(splits, 1, batch_size, torch.Generator().manual_seed(0))
     acct |= accounting.count_flops(model, *probe, task.loss)
     optimizer = make_optimizer(model.parameters(), cfg.optim)
@@ -138,9 +152,10 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
             splits,
             steps=steps,
             batch_size=batch_size,
-            eval_every=int(cfg.train.eval_every),
+            eval_every=eval_every,
             generator=_batch_generator(cfg, seed),
             grad_clip=cfg.train.grad_clip,
+            stopper=stop.stopper() if stop else None,
         )
 
     result, used = measured(cfg.device, settings, train, "training loop", batch_size, idle=True)
@@ -156,6 +171,15 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
         if result.train_losses:
             metrics["train_loss_tail"] = float(np.mean(result.train_losses[-cfg.train.tail :]))
             metrics["train_loss_final"] = result.train_losses[-1]
+        if data := task.describe(splits):
+            extras["data"] = data
+        if stop is not None:
+            metrics |= stopping.summary(result.curve, stop, per_epoch)
+            if stop.rule == "posthoc":
+                extras["plateau_table"] = stopping.plateau_table(result.curve, stop)
+            if result.stop_reason:
+                extras["stop_reason"] = result.stop_reason
+            metrics["energy_at_stop_j"] = stopping.energy_at_stop(used["energy"], metrics)
         if hasattr(model, "diagnostics"):
             for k, v in model.diagnostics(task.diagnostic_input(splits)).items():
                 (extras if isinstance(v, list) else metrics)[k] = v

@@ -8,7 +8,7 @@ never draws random numbers, so adding curve points cannot change what the model 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ class FitResult:
     diverged_at: int | None = None
     train_losses: list[float] = field(default_factory=list)
     curve: list[dict] = field(default_factory=list)  # {"step": s, "<split>_<metric>": value}
+    stopped_at: int | None = None  # the step after which a stopper ended training
+    stop_reason: str | None = None  # what the stopper said
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter], cfg) -> torch.optim.Optimizer:
@@ -88,8 +90,11 @@ def fit(
     eval_every: int,
     generator: torch.Generator | None,
     grad_clip: float | None = None,
+    stopper: Callable[[list[dict]], str | None] | None = None,
 ) -> FitResult:
-    """Train for `steps` minibatches from task.batch; stop early only on divergence.
+    """Train for `steps` minibatches from task.batch; stop early on divergence, or when
+    `stopper`, called with the curve after each evaluation, gives a reason to stop
+    (replication/stopping.py; the model is kept as it is then, no weights restored).
 
     generator=None draws batches from torch's global generator (the authors' scripts do);
     otherwise from the given one, so batch order does not depend on how init consumed numbers.
@@ -114,4 +119,8 @@ def fit(
         result.steps_done = step
         if step % eval_every == 0 or step == steps:
             result.curve.append({"step": step} | evaluate_splits(model, splits, task))
+            reason = stopper(result.curve) if stopper is not None else None
+            if reason:
+                result.stopped_at, result.stop_reason = step, reason
+                break
     return result

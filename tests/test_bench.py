@@ -52,8 +52,15 @@ def test_bench_input_is_what_prepare_times():
 def test_kernel_metrics_positive_and_bandwidth_consistent(mode, dtype, act):
     bench = KernelBench(**FAST, mode=mode, dtype=dtype)
     metrics, extras = bench.measure(act, {}, "cpu", seed=0)
-    assert set(metrics) == {"kernel_time_s", "kernel_bandwidth_gbs"}
+    assert set(metrics) == {
+        "kernel_time_s",
+        "kernel_bandwidth_gbs",
+        "copy_bandwidth_gbs",
+        "bandwidth_vs_copy",
+    }
     _positive(metrics)
+    ratio = metrics["kernel_bandwidth_gbs"] / metrics["copy_bandwidth_gbs"]
+    assert metrics["bandwidth_vs_copy"] == pytest.approx(ratio)
     assert len(extras["repeat_times_s"]) == bench.repeats
     assert metrics["kernel_time_s"] == pytest.approx(np.median(extras["repeat_times_s"]))
     moved = metrics["kernel_bandwidth_gbs"] * 1e9 * metrics["kernel_time_s"]

@@ -154,3 +154,29 @@ def test_a_claim_inside_the_methods_margin_cannot_be_judged():
 def test_other_metrics_pass_through():
     acc = Comparison(**{**SAVING.__dict__, "metric": "test_accuracy"})
     assert energy_gate(_energy_frame(("estimate", "estimate")), acc) == (acc, [], "")
+
+
+def test_energy_split_is_steps_times_energy_per_step():
+    """Half the steps at 1.2x the joules per step: 0.6x the energy, split as 0.5 x 1.2."""
+    from replication.energy_rules import energy_split
+
+    rows = []
+    for seed in range(3):
+        rows.append(
+            {
+                "arm": "t",
+                "seed": seed,
+                "stage": "eval",
+                "status": "complete",
+                "energy_j": 60.0 * (1 + seed),
+                "acct_steps": 50 * (1 + seed),
+            }
+        )
+        rows.append({"arm": "b", "seed": seed, "stage": "eval", "status": "complete",
+                     "energy_j": 100.0 * (1 + seed), "acct_steps": 100 * (1 + seed)})  # fmt: skip
+    c = Comparison(Kind.superiority, "energy_j", "t", "b", Direction.decrease, Scale.relative)
+    sp = energy_split(pd.DataFrame(rows), c)
+    assert sp["energy"] == pytest.approx(0.6) and sp["steps"] == pytest.approx(0.5)
+    assert sp["per_step"] == pytest.approx(1.2) and sp["n"] == 3
+    per_step = Comparison(Kind.superiority, "energy_per_step_j", "t", "b", Direction.decrease)
+    assert energy_split(pd.DataFrame(rows), per_step) == {}  # already per step: no split

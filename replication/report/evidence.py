@@ -8,32 +8,47 @@ from __future__ import annotations
 
 from replication.metrics import METRICS
 from replication.report import fmt
+from replication.report.energy import energy_splits, record_tables
 from replication.results import FAITHFUL, VERDICT_PROTOCOL, ClaimResults
 from replication.tuning import trial_value
 
 
 def side_by_side(res: ClaimResults) -> list[str]:
+    """Authors / faithful / audit for the headline; a compound headline part by part."""
     h = res.headline
-    if h is None or (h.ci is None and fmt.nan(h.mean)):  # nothing estimated (a count is)
+    if h is None or (not h.parts and h.ci is None and fmt.nan(h.mean)):  # nothing estimated
         return []
     e = res.claim.effects[0]
     faith = res.result(FAITHFUL, e.name)
-    faith_metric = res.faithful_metric
     out = ["## Authors' figure, faithful re-run and audit", ""]
-    if faith_metric != e.metric:
+    if not h.parts:
+        out += _side_table(res, e, faith, h)
+    for i, part in enumerate(h.parts):
+        f = faith.parts[i] if faith is not None and len(faith.parts) > i else None
+        out += [f"Part {i + 1} ({part.spec.kind.value} on `{part.spec.metric}`):", ""]
+        out += _side_table(res, e, f, part) + [""]
+    if h.parts:
+        faith_says = "not run" if faith is None else f"{faith.decision} (authors' protocol)"
+        out += [f"Overall: faithful re-run {faith_says}; audit **{h.decision}**.", ""]
+    return [*out, "", "### Why the numbers differ", "", *why_faithful(res), *why_audit(res), ""]
+
+
+def _side_table(res: ClaimResults, e, faith, h) -> list[str]:
+    c = h.spec
+    faith_metric = faith.spec.metric if faith is not None else res.faithful_metric
+    out = []
+    if faith_metric != c.metric:
         out += [
             f"The faithful re-run measures `{faith_metric}`, the authors' metric; the audit "
-            f"measures `{e.metric}`.",
+            f"measures `{c.metric}`.",
             "",
         ]
     rows = []
     for role in ("treatment", "baseline"):
         arm = getattr(e, role)
-        cells = [
-            f"{arm}",
-            fmt.value(getattr(e.authors, role), faith_metric) if e.authors else "n/a",
-        ]
-        for proto, r, metric in ((FAITHFUL, faith, faith_metric), (VERDICT_PROTOCOL, h, e.metric)):
+        authors = getattr(e.authors, role) if e.authors else None
+        cells = [f"{arm}", "n/a" if authors is None else fmt.value(authors, faith_metric)]
+        for proto, r, metric in ((FAITHFUL, faith, faith_metric), (VERDICT_PROTOCOL, h, c.metric)):
             n = r.look if r is not None else None  # the seeds the comparison was decided on
             m = res.arm_stats(proto, metric, n).get(arm) if proto in res.protocols else None
             cells.append(
@@ -44,12 +59,12 @@ def side_by_side(res: ClaimResults) -> list[str]:
         rows.append(cells)
     diffs = ["difference", e.authors.text if e.authors else "n/a"]
     for r in (faith, h):
-        diffs.append("not run" if r is None else f"{fmt.diff(r.shown(r.mean), e)} {fmt.ci(r)}")
+        diffs.append("not run" if r is None else f"{fmt.diff(r.shown(r.mean), c)} {fmt.ci(r)}")
     rows.append(diffs)
     rows.append(
         [
             "verdict at the claimed size",
-            f"claimed {fmt.claim_text(e)}",
+            f"claimed {fmt.claim_text(c)}",
             "n/a" if faith is None else f"{faith.decision} (authors' protocol)",
             f"**{h.decision}**",
         ]
@@ -62,8 +77,7 @@ def side_by_side(res: ClaimResults) -> list[str]:
             str(h.n),
         ]
     )
-    out += fmt.table(["", "authors", "our faithful re-run", "audit (the verdict)"], rows)
-    return [*out, "", "### Why the numbers differ", "", *why_faithful(res), *why_audit(res), ""]
+    return fmt.table(["", "authors", "our faithful re-run", "audit (the verdict)"], rows)
 
 
 def why_faithful(res: ClaimResults) -> list[str]:
@@ -238,6 +252,8 @@ def faithful_table(res: ClaimResults) -> list[str]:
         *out,
         *fmt.table(["comparison", "n", "difference", "95% CI", "CI method", "verdict"], rows),
         "",
+        *energy_splits(res.protocols[FAITHFUL].results),
+        *record_tables(res),
     ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from replication.claims import Kind
 from replication.report import fmt
+from replication.report.energy import energy_splits
 from replication.results import FAITHFUL, VERDICT_PROTOCOL, ClaimResults, Result
 
 RULE = (
@@ -55,6 +56,14 @@ def header(res: ClaimResults) -> list[str]:
     if s.doc:
         out.append(f"- **Authors' document:** {s.doc}")
     out.append(f"- **Claim spec:** `{Path(c.path).as_posix()}`")
+    for proto in [p for p in c.protocols if p in res.data]:
+        d = res.data[proto]
+        sizes = ", ".join(f"{d[k]:,} {k[2:]}" for k in ("n_train", "n_val", "n_test") if d.get(k))
+        out.append(
+            f"- **Data ({proto}):** {d.get('name', '?')}: {sizes} examples; source "
+            f"{d.get('source', '')}; license {d.get('license', '')}; sha256 "
+            f"`{str(d.get('sha256', ''))[:16]}...` (data/README.md)"
+        )
     return [*out, ""]
 
 
@@ -131,6 +140,7 @@ def verdict(res: ClaimResults) -> list[str]:
             for n, r in p.results.items()
             if r.unpaired
         ]
+        out += energy_splits(p.results)
     return [*out, RULE, ""]
 
 
@@ -173,7 +183,7 @@ def _numbers(r: Result) -> dict:
         "diff": fmt.diff(r.shown(r.mean), c),
         "ci": fmt.ci(r),
         "claimed": fmt.claim_text(c),
-        "margin": fmt.margin(c),
+        "margin": fmt.margin(c) + (f" ({r.energy_method})" if r.energy_method else ""),
     }
 
 

@@ -38,6 +38,11 @@ class Task:
         """Anything beyond the held-out metrics that the record should carry."""
         return {"test_ceiling": splits.test_ceiling()}
 
+    def describe(self, splits: Splits) -> dict:
+        """The data a run used (name, source, checksum, rows per split), for the report's
+        first lines; {} for tasks that generate their data."""
+        return {}
+
     def diagnostic_input(self, splits: Splits) -> torch.Tensor:
         """The inputs a model's diagnostics() (routing, sparsity) are measured on."""
         return splits.test[0]
