@@ -33,7 +33,7 @@ test-all: ## run every test, including those marked slow
 lint: ## ruff check of the package, plugin and tests
 	$(PY) -m ruff check replication hydra_plugins tests
 
-replicate: ## run CLAIM's sweep and write its report (BUDGET=default|smoke, LAUNCHER=parallel|basic)
+replicate: ## run CLAIM's sweep and write its report (BUDGET=default|smoke|long|gpu, LAUNCHER=parallel|basic)
 	$(PY) -m replication replicate $(CLAIM) --budget $(BUDGET) --launcher $(LAUNCHER) $(ARGS)
 
 report: ## re-render CLAIM's report from its existing run records (no training)

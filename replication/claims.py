@@ -176,6 +176,7 @@ class Protocol:
     show: list[str] = field(default_factory=list)  # more metrics to tabulate per arm, no verdict
     device: str = "cpu"  # cpu | cuda: the budget profile run on a machine with it runs this
     exclusive: bool = False  # one run at a time (timings: no other run shares the machine)
+    long: bool = False  # hours of CPU: only budget profiles with long: true run it (BUDGET=long)
     deviations: list[str] = field(default_factory=list)  # known flaws kept (faithful) or fixed
     reference: Reference | None = None
 

@@ -31,11 +31,17 @@ class Budget:
     max_tune_values: int | None = None
     max_tune_seeds: int | None = None
     max_repeats: int | None = None  # measurement tasks: cap on timed repeats
+    long: bool = False  # also run the protocols marked long (conf/budget/long.yaml)
 
 
 def runnable(claim: Claim, budget: Budget) -> list[str]:
-    """The protocols this budget profile runs: those on its device."""
-    return [n for n, p in claim.protocols.items() if p.device == budget.device]
+    """The protocols this budget profile runs: those on its device (long ones only if the
+    profile is long)."""
+    return [
+        n
+        for n, p in claim.protocols.items()
+        if p.device == budget.device and (budget.long or not p.long)
+    ]
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,22 @@ def test_small_timings_keep_their_digits_and_counts_their_separators():
 def test_a_table_of_dict_rows_leaves_missing_cells_empty_and_escapes_pipes():
     lines = fmt.table_of({"a": "A", "b": "B"}, [{"a": "x|y"}, {"b": 2}])
     assert lines == ["| A | B |", "|---|---|", "| x\\|y |  |", "|  | 2 |"]
+
+
+def test_data_lines_give_each_dataset_once_with_every_protocols_splits():
+    from types import SimpleNamespace
+
+    from replication.report.verdict import data_lines
+
+    mnist = {"name": "m", "source": "s", "license": "L", "sha256": "ab" * 32}
+    data = {
+        "faithful": {**mnist, "n_train": 4000, "n_test": 1000},
+        "audit": {**mnist, "n_train": 3200, "n_val": 800, "n_test": 1000},
+        "gpu": {"name": "f", "n_train": 5},
+    }
+    claim = SimpleNamespace(protocols={"faithful": 0, "audit": 0, "gpu": 0, "other": 0})
+    lines = data_lines(SimpleNamespace(claim=claim, data=data))
+    assert len(lines) == 2
+    assert lines[0].startswith("- **Data, m:** source s; license L; sha256 `abababab")
+    assert lines[0].endswith("faithful 4,000/0/1,000; audit 3,200/800/1,000")
+    assert lines[1].endswith("gpu 5/0/0")

@@ -7,7 +7,7 @@ from conftest import CLAIMS
 from synthetic import ACCT
 
 from replication.claimfile import load_claim
-from replication.sweep import Budget, eval_jobs, run_claim, tune_jobs
+from replication.sweep import Budget, eval_jobs, run_claim, runnable, tune_jobs
 from replication.tuning import select_tuned
 
 CLAIM = load_claim(CLAIMS / "h-ee-18.yaml")
@@ -32,6 +32,14 @@ def test_budget_caps_seeds_and_tuning():
     tj = tune_jobs(CLAIM, "audit", smoke)
     assert len(tj) == len(CLAIM.protocols["audit"].arms) * 2 * 1
     assert tj[0].run_id.startswith("audit/equal/tune/optim.lr=0.001/seed=")
+
+
+def test_long_protocols_run_only_under_a_long_profile_and_gpu_only_on_cuda():
+    claim = load_claim(CLAIMS / "h-sedi-ee-1.yaml")
+    assert claim.protocols["audit_fashion"].long
+    assert "audit_fashion" not in runnable(claim, Budget())
+    assert runnable(claim, Budget(name="long", long=True)) == ["faithful", "audit", "audit_fashion"]
+    assert runnable(claim, Budget(name="gpu", device="cuda")) == ["audit_gpu"]
 
 
 def test_select_tuned_best_mean_ties_first_diverged_worst():

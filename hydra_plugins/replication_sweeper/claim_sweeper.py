@@ -16,9 +16,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.plugins.launcher import Launcher
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from replication import UserError, workspace
+from replication import UserError, records, workspace
 from replication.claimfile import find_claim
 from replication.claims import Claim
 from replication.progress import Progress, enabled
@@ -86,32 +86,68 @@ class ClaimSweeper(Sweeper):
         )
 
         def launch(jobs: list[Job]) -> list[dict]:
-            log.info("%s: launching %d runs", claim.id, len(jobs))
-            # with progress on, launch in ~10 chunks so there is something to report
-            size = max(4, math.ceil(len(jobs) / 10)) if progress.show else len(jobs)
-            if self.config.sweep.max_batch:
-                size = min(size, int(self.config.sweep.max_batch))
-            shared = [j for j in jobs if not j.exclusive]
-            chunks = [shared[i : i + size] for i in range(0, len(shared), size)]
-            chunks += [[j] for j in jobs if j.exclusive]  # timings: alone on the machine
-            out = []
-            for chunk in chunks:
-                # the launch position is recorded, so a timing's run order can be checked
-                batch = [
-                    [*job.overrides(extra), f"sweep.position={self.job_idx + i}"]
-                    for i, job in enumerate(chunk)
-                ]
-                returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
-                self.job_idx += len(batch)
-                out += [r.return_value for r in returns]  # re-raises a job's exception
-                progress.runs(len(batch))
-            done.extend(out)
-            return out
+            rows = {j.run_id: self._cached(claim, j, extra) for j in jobs}
+            todo = [j for j in jobs if rows[j.run_id] is None]
+            done.extend(r for r in rows.values() if r is not None)
+            progress.runs(len(jobs) - len(todo))
+            started = self._launch(claim, todo, extra, progress)
+            done.extend(started)
+            launched = {r["run_id"]: r for r in started}
+            return [rows[j.run_id] or launched[j.run_id] for j in jobs]
 
         choices = run_claim(claim, budget, launch, on_look=progress.look)
         for protocol, chosen in choices.items():
             log.info("%s/%s tuned: %s", claim.id, protocol, chosen)
         return done
+
+    def _cached(self, claim: Claim, job: Job, extra: list[str]) -> dict | None:
+        """The job's row if its record is already current: no worker is started for it (the
+        run itself would find the record and return it). Any doubt leaves it to the run."""
+        path = Path(self.config.paths.runs) / claim.id / job.run_id / RECORD_NAME
+        if not path.is_file():
+            return None
+        assert self.hydra_context is not None
+        try:
+            cfg = self.hydra_context.config_loader.load_sweep_config(
+                self.config, job.overrides(extra)
+            )
+            with open_dict(cfg):
+                del cfg["hydra"]  # what the run sees (hydra's run_job drops it too)
+            config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        except Exception:  # the run composes it again and reports any problem properly
+            return None
+        rec = records.read_if_current(path, records.config_hash(config))
+        if rec is None:
+            return None
+        log.info("%s %s (cached)", job.run_id, rec.status)
+        return records.frame_row(rec) | {"run_id": job.run_id, "cached": True}
+
+    def _launch(
+        self, claim: Claim, jobs: list[Job], extra: list[str], progress: Progress
+    ) -> list[dict]:
+        """Start the jobs through the configured launcher, in chunks; one row per job."""
+        if not jobs:
+            return []
+        log.info("%s: launching %d runs", claim.id, len(jobs))
+        # with progress on, launch in ~10 chunks so there is something to report
+        size = max(4, math.ceil(len(jobs) / 10)) if progress.show else len(jobs)
+        if self.config.sweep.max_batch:
+            size = min(size, int(self.config.sweep.max_batch))
+        shared = [j for j in jobs if not j.exclusive]
+        chunks = [shared[i : i + size] for i in range(0, len(shared), size)]
+        chunks += [[j] for j in jobs if j.exclusive]  # timings: alone on the machine
+        out = []
+        for chunk in chunks:
+            # the launch position is recorded, so a timing's run order can be checked
+            batch = [
+                [*job.overrides(extra), f"sweep.position={self.job_idx + i}"]
+                for i, job in enumerate(chunk)
+            ]
+            returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+            self.job_idx += len(batch)
+            out += [r.return_value for r in returns]  # re-raises a job's exception
+            progress.runs(len(batch))
+        return out
 
     @staticmethod
     def _command_line(arguments: list[str]) -> list[str]:

@@ -56,15 +56,26 @@ def header(res: ClaimResults) -> list[str]:
     if s.doc:
         out.append(f"- **Authors' document:** {s.doc}")
     out.append(f"- **Claim spec:** `{Path(c.path).as_posix()}`")
-    for proto in [p for p in c.protocols if p in res.data]:
-        d = res.data[proto]
-        sizes = ", ".join(f"{d[k]:,} {k[2:]}" for k in ("n_train", "n_val", "n_test") if d.get(k))
-        out.append(
-            f"- **Data ({proto}):** {d.get('name', '?')}: {sizes} examples; source "
-            f"{d.get('source', '')}; license {d.get('license', '')}; sha256 "
-            f"`{str(d.get('sha256', ''))[:16]}...` (data/README.md)"
-        )
+    out += data_lines(res)
     return [*out, ""]
+
+
+def data_lines(res: ClaimResults) -> list[str]:
+    """One line per dataset (provenance once), with each protocol's split sizes."""
+    by_name: dict[str, list[str]] = {}
+    first: dict[str, dict] = {}
+    for proto in [p for p in res.claim.protocols if p in res.data]:
+        d = res.data[proto]
+        name = str(d.get("name", "?"))
+        first.setdefault(name, d)
+        sizes = "/".join(f"{d.get(k) or 0:,}" for k in ("n_train", "n_val", "n_test"))
+        by_name.setdefault(name, []).append(f"{proto} {sizes}")
+    return [
+        f"- **Data, {name}:** source {d.get('source', '')}; license {d.get('license', '')}; "
+        f"sha256 `{str(d.get('sha256', ''))[:16]}...` (data/README.md); train/val/test "
+        f"examples: {'; '.join(by_name[name])}"
+        for name, d in first.items()
+    ]
 
 
 def summary(res: ClaimResults) -> list[str]:
