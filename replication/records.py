@@ -95,8 +95,9 @@ def config_hash(config: dict) -> str:
     """sha256 of the canonical config without HASH_EXCLUDE keys and NEUTRAL knobs at their
     neutral value, plus COMPUTE_VERSION."""
     kept = {k: v for k, v in config.items() if k not in HASH_EXCLUDE}
-    if isinstance(kept.get("budget"), dict):  # the profile's name is a label; its caps count
-        kept["budget"] = {k: v for k, v in kept["budget"].items() if k != "name"}
+    if isinstance(kept.get("budget"), dict):  # the profile's name and which protocols it
+        # runs (long) are labels; its caps count
+        kept["budget"] = {k: v for k, v in kept["budget"].items() if k not in ("name", "long")}
     for (section, key), neutral in NEUTRAL.items():
         node = kept.get(section)
         if isinstance(node, dict) and key in node and _same(node[key], neutral):

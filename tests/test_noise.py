@@ -218,3 +218,17 @@ def test_real_effects_match_the_floor_of_their_task_metric_and_device():
     assert noise.match(H_EE_1, h1["loss_pattern"], floors) is None  # no A/A on that task
     assert noise.arm_task(H_EE_1, "faithful", "gelu_tanh_fwd") == "numpy_bench"
     assert noise.arm_task(H_EE_18, "audit", "equal") == "spiral"
+
+
+def test_the_budget_profiles_name_and_long_flag_leave_the_config_hash_unchanged():
+    """BUDGET=long reuses the default profile's records; a cap on steps does not."""
+    a = job_config(job_cfg(AA_SPIRAL, "equal_a", 0))
+    assert a["budget"]["long"] is False
+    old = copy.deepcopy(a)
+    del old["budget"]["long"]  # a record made before the flag existed
+    long = copy.deepcopy(a)
+    long["budget"] |= {"name": "long", "long": True}
+    assert records.config_hash(a) == records.config_hash(old) == records.config_hash(long)
+    capped = copy.deepcopy(a)
+    capped["budget"]["max_steps"] = 20
+    assert records.config_hash(capped) != records.config_hash(a)

@@ -134,16 +134,28 @@ class ClaimSweeper(Sweeper):
         if self.config.sweep.max_batch:
             size = min(size, int(self.config.sweep.max_batch))
         shared = [j for j in jobs if not j.exclusive]
-        chunks = [shared[i : i + size] for i in range(0, len(shared), size)]
-        chunks += [[j] for j in jobs if j.exclusive]  # timings: alone on the machine
+        chunks = [(shared[i : i + size], False) for i in range(0, len(shared), size)]
+        alone = [j for j in jobs if j.exclusive]  # timings: alone on the machine
+        pool = getattr(self.launcher, "joblib", None)  # the parallel launcher's settings
+        if alone and pool is not None:  # one launch, one worker: the runs follow each other
+            chunks.append((alone, True))
+        else:  # any other launcher: one launch per run
+            chunks += [([j], False) for j in alone]
         out = []
-        for chunk in chunks:
+        for chunk, serial in chunks:
             # the launch position is recorded, so a timing's run order can be checked
             batch = [
                 [*job.overrides(extra), f"sweep.position={self.job_idx + i}"]
                 for i, job in enumerate(chunk)
             ]
-            returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+            n_jobs = pool.get("n_jobs") if serial else None
+            if serial:
+                pool["n_jobs"] = 1  # joblib runs them in this process, in order
+            try:
+                returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+            finally:
+                if serial:
+                    pool["n_jobs"] = n_jobs
             self.job_idx += len(batch)
             out += [r.return_value for r in returns]  # re-raises a job's exception
             progress.runs(len(batch))
