@@ -144,6 +144,8 @@ def verdict(res: ClaimResults) -> list[str]:
             hint = ": run it with `BUDGET=gpu` on a GPU machine)." if gpu else ")."
             out += [f"Not run yet (device `{proto.device}`{hint}", ""]
             continue
+        if not p.finished and name != VERDICT_PROTOCOL:  # the headline's is said above
+            out += [_incomplete(res.claim.id, proto, p), ""]
         rows = [row for eff_name, r in p.results.items() for row in _verdict_rows(eff_name, r, res)]
         out += fmt.table_of(VERDICT_COLUMNS, rows) + [""]
         out += [
@@ -153,6 +155,17 @@ def verdict(res: ClaimResults) -> list[str]:
         ]
         out += energy_splits(p.results)
     return [*out, RULE, ""]
+
+
+def _incomplete(claim_id: str, proto, p) -> str:
+    """Why a protocol's table is empty or provisional, and the command that finishes it."""
+    profile = "gpu" if proto.device == "cuda" else "long" if proto.long else "default"
+    state = "verdicts below are provisional" if p.n_used else "no verdict before the first look"
+    return (
+        f"**Incomplete**: {p.seeds_recorded} of the {p.next_look} paired seeds the next look "
+        f"needs are recorded, so {state}; `make replicate CLAIM={claim_id} BUDGET={profile}` "
+        "finishes it."
+    )
 
 
 def _verdict_rows(name: str, r: Result, res: ClaimResults) -> list[dict]:
