@@ -101,8 +101,7 @@ def write(rates: list[cal.Rate], out_dir: Path, seconds: float) -> None:
         "- **First-look coverage**: how often the interval the rules use at every first look "
         f"of claims/ ({looks}) contains the true mean; **95% coverage**: the 95% interval "
         "at n = 10, 20, 30. Bound: a miss rate within "
-        f"{cal.MISS_BAND[0]:g}-{cal.MISS_BAND[1]:g} times the nominal one (missing less "
-        "is conservative; its price, power, is measured below).",
+        f"{cal.MISS_BAND[0]:g}-{cal.MISS_BAND[1]:g} times the nominal one.",
         "- **Power**: P(CONFIRMED) at the claimed size with the pairs the power analysis asks "
         "for at the family's skewness ("
         + ", ".join(f"{d}: n = {cal.power_n(g)}" for d, g in cal.SKEW.items())
