@@ -15,7 +15,8 @@ Measured (docs/statistics.md#calibration says why each bound):
   comparison at its claimed size inside a Holm family of four whose other three are null;
 - false reversed: P(REFUTED (reversed)) at a true effect of 0;
 - coverage of the interval at every first look the claims in claims/ use (n, level) and of
-  the 95% interval at n = 10, 20, 30: miss rate within 0.6-1.4 times the nominal one;
+  the 95% interval at n = 10, 20, 30: miss rate within 0.6-1.4 times the nominal one
+  (heavy-tailed family: at most 1.4 times; coverage_band says why);
 - power: P(CONFIRMED) at the claimed size with n from the power analysis for the family's
   skewness (stats.n_required: normal theory, and Hall's test when the data are skewed).
 """
@@ -40,10 +41,11 @@ DISTRIBUTIONS = ("normal", "right-skewed", "left-skewed", "heavy")
 CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
 BOUND = "<= 0.05"  # every decision error rate
 # (seeds, alpha per look) of every first look in claims/: one look at 5 (h-ee-18 faithful);
-# looks [10, 20] over 1-3 audit protocols; one look at 10 over 1-4 (h-ee-1: 4).
+# looks [10, 20] over 1-3 audit protocols; one look at 10 over 1-5 (h-ee-1: 5).
 # tests/test_calibration.py checks this against first_looks(), which reads the claims.
 FIRST_LOOKS = [(5, 0.05), *((10, 0.05 / k) for k in range(1, 7))]  # every split claims use
 MISS_BAND = (0.6, 1.4)  # coverage rows: miss rate over nominal (coverage_band says why)
+SYMMETRIC_HEAVY = ("heavy",)  # coverage_band: only the under-coverage side binds
 SKEW = {"normal": 0.0, "right-skewed": 1.0, "left-skewed": -1.0, "heavy": 0.0}
 
 
@@ -174,9 +176,14 @@ def sequential_rates(
     return [Rate(e, dist, setting, hits[e] / sims, sims, BOUND) for e in events]
 
 
-def coverage_band(level: float) -> str:
-    """Miss rate within 0.6-1.4 times nominal: [0.93, 0.97] for a 95% interval."""
+def coverage_band(level: float, dist: str = "normal") -> str:
+    """Miss rate within 0.6-1.4 times nominal: [0.93, 0.97] for a 95% interval. For the
+    symmetric heavy-tailed family only the upper end binds: t intervals are conservative
+    there at small alpha (Benjamini 1983), so over-coverage is expected, not a defect; an
+    interval too wide for a bug's sake shows in the other families' lower ends."""
     a = 1 - level
+    if dist in SYMMETRIC_HEAVY:
+        return f">= {1 - MISS_BAND[1] * a:.5g}"
     return f"in [{1 - MISS_BAND[1] * a:.5g}, {1 - MISS_BAND[0] * a:.5g}]"
 
 
@@ -187,10 +194,11 @@ def coverage(dist: str, n: int, level: float, sims: int, seed: int) -> Rate:
     for _ in range(sims):
         ci = confidence_interval(draw(dist, n, rng), level=level)
         hits += ci.low < 0 < ci.high
+    band = coverage_band(level, dist)
     if level == 0.95 and n >= 10:
-        return Rate("95% CI coverage", dist, f"n = {n}", hits / sims, sims, coverage_band(level))
+        return Rate("95% CI coverage", dist, f"n = {n}", hits / sims, sims, band)
     setting = f"n = {n}, level {level:.4f}"
-    return Rate("first-look CI coverage", dist, setting, hits / sims, sims, coverage_band(level))
+    return Rate("first-look CI coverage", dist, setting, hits / sims, sims, band)
 
 
 def first_looks(claims_dir: Path = CLAIMS_DIR) -> list[tuple[int, float]]:

@@ -44,6 +44,9 @@ NEUTRAL = {
     ("task", "compile_model"): False,
     ("task", "autocast"): None,
     ("task", "energy_windows"): 0,
+    # conf/budget/default.yaml caps added after the first records
+    ("budget", "max_calls"): None,
+    ("budget", "max_eval_windows"): None,
     # conf/energy/default.yaml (replication/energy.py Settings), added after the first records
     **{("energy", k): v for k, v in dataclasses.asdict(energy_settings.Settings()).items()},
 }

@@ -48,6 +48,17 @@ def build(node: DictConfig):
     return hydra.utils.instantiate(node)
 
 
+CAPS = {"max_repeats": "repeats", "max_calls": "calls", "max_eval_windows": "eval_windows"}
+
+
+def cap_task(task: object, budget: DictConfig) -> None:
+    """A budget profile's caps on the task's own knobs (smoke runs: fewer timed repeats,
+    calls and evaluation windows); a task without the knob is left alone."""
+    for cap, knob in CAPS.items():
+        if budget.get(cap) is not None and hasattr(task, knob):
+            setattr(task, knob, min(getattr(task, knob), int(budget[cap])))
+
+
 def record_path(cfg: DictConfig) -> Path:
     return Path(cfg.paths.runs) / cfg.claim_id / cfg.run_id / records.RECORD_NAME
 
@@ -112,13 +123,12 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     torch.use_deterministic_algorithms(bool(cfg.deterministic))
     seed = effective_seed(int(cfg.seed), int(cfg.train.get("seed_stream", 0)))
     task = build(cfg.task)
+    cap_task(task, cfg.budget)
     torch.manual_seed(seed)  # init; in "shared" mode batches also come from this generator
     model = build(_model_node(cfg, seed))
     acct = {"params_total": accounting.count_params(model)}
     settings = energy.Settings(**cfg.energy)
     if hasattr(task, "measure"):
-        if cfg.budget.max_repeats is not None:
-            task.repeats = min(task.repeats, int(cfg.budget.max_repeats))
         inner = energy.Meter(cfg.device, settings)  # a task's own steady-state windows
 
         def bench() -> tuple[dict, dict]:

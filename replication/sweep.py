@@ -31,6 +31,8 @@ class Budget:
     max_tune_values: int | None = None
     max_tune_seeds: int | None = None
     max_repeats: int | None = None  # measurement tasks: cap on timed repeats
+    max_calls: int | None = None  # measurement tasks: cap on calls per timed repeat
+    max_eval_windows: int | None = None  # language tasks: cap on evaluation windows
     long: bool = False  # also run the protocols marked long (conf/budget/long.yaml)
 
 

@@ -83,3 +83,6 @@ def test_within_is_not_vacuous():
     assert not cal.within(cal.Rate("first-look CI coverage", "x", "x", 0.985, 1500, band))
     assert not cal.within(cal.Rate("first-look CI coverage", "x", "x", 0.9995, 20000, band))
     assert cal.coverage_band(0.95) == "in [0.93, 0.97]"
+    heavy = cal.coverage_band(0.99, "heavy")  # one-sided: under-coverage still fails
+    assert not cal.within(cal.Rate("first-look CI coverage", "heavy", "x", 0.975, 6000, heavy))
+    assert cal.within(cal.Rate("first-look CI coverage", "heavy", "x", 0.9963, 6000, heavy))
