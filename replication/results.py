@@ -182,7 +182,10 @@ def faithful_metric(claim: Claim, protocols: dict[str, ProtocolResult]) -> str |
     loss)."""
     e = claim.effects[0]
     faith = protocols[FAITHFUL].results.get(e.name) if FAITHFUL in protocols else None
-    return faith.spec.metric if faith is not None else e.metric
+    if faith is not None:
+        return faith.spec.metric
+    proto = claim.protocols.get(FAITHFUL)  # not estimated here: the protocol's own mapping
+    return proto.metrics.get(e.metric, e.metric) if proto is not None and e.metric else e.metric
 
 
 def _arm_stats(claim, df, protocols, metrics) -> dict[tuple[str, str, int], pd.DataFrame]:

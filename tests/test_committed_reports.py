@@ -29,3 +29,17 @@ def test_no_statistical_verdict_rests_on_a_degenerate_interval(path):
     for line in path.read_text().splitlines():
         if "(degenerate" in line:
             assert not re.search(r"\*\*(CONFIRMED|REFUTED)", line), line
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.stem)
+def test_a_faithful_metric_that_differs_from_the_audits_is_named(path):
+    """A reader comparing the two columns must know when they measure different things."""
+    from replication.report import find_claim
+
+    claim = find_claim(path.stem, REPO / "claims")
+    faithful = claim.protocols.get("faithful")
+    metric = claim.effects[0].metric
+    mapped = (faithful.metrics or {}).get(metric) if faithful is not None else None
+    if "## Authors' figure, faithful re-run and audit" not in path.read_text() or not mapped:
+        return
+    assert f"The faithful re-run measures `{mapped}`" in path.read_text()

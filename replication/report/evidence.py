@@ -77,7 +77,7 @@ def _side_table(res: ClaimResults, e, faith, h) -> list[str]:
             str(h.n),
         ]
     )
-    return fmt.table(["", "authors", "our faithful re-run", "audit (the verdict)"], rows)
+    return out + fmt.table(["", "authors", "our faithful re-run", "audit (the verdict)"], rows)
 
 
 def why_faithful(res: ClaimResults) -> list[str]:
