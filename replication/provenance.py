@@ -79,10 +79,25 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.cache
+def cpu() -> dict:
+    """The CPU model and the SIMD kernels torch picked: CPU results are bit-identical on one
+    host, but another CPU model can round differently, and training amplifies that."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    return {"cpu_model": model, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
 def environment(device: str) -> dict:
     return {
         "device": device,
         "device_name": device_name(device),
+        **cpu(),
         "torch_threads": torch.get_num_threads(),
         "host": socket.gethostname(),
         "platform": platform.platform(),

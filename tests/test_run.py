@@ -54,6 +54,9 @@ def test_record_is_written_once_then_reused(tmp_path):
     rec = records.read(path)
     assert rec.config_hash == records.config_hash(job_config(cfg))
     assert rec.environment["torch_threads"] == 1 and rec.accounting["steps"] == 5
+    # bit-identity holds per CPU model and kernel set, so a record names both
+    assert rec.environment["cpu_capability"] in {"DEFAULT", "AVX2", "AVX512", "NO AVX"}
+    assert rec.environment["cpu_model"]
     assert not list(path.parent.glob("*.tmp"))
 
 
