@@ -79,6 +79,8 @@ _ALL = [
     ),
     # cost (from the record's accounting, timing and energy)
     Metric("params", False, "total parameters of the model", COUNT),
+    Metric("ffn_params", False, "parameters of the FFN layers (weights and biases)", COUNT),
+    Metric("attention_params", False, "parameters of the attention layers", COUNT),
     Metric("flops_per_example", False, "forward FLOPs per example, matrix products only", COUNT),
     Metric(
         "act_ops_per_example",

@@ -198,6 +198,8 @@ def frame_row(r: RunRecord) -> dict:
     row |= r.metrics
     acct = r.accounting
     row["params"] = acct.get("params_total")
+    row["ffn_params"] = acct.get("params_ffn")
+    row["attention_params"] = acct.get("params_attention")
     row["flops_per_example"] = acct.get("flops_per_example_forward")
     if "act_ops_per_example" in acct:  # elementwise activation work, by the authors' count
         row["act_ops_per_example"] = acct["act_ops_per_example"]
@@ -236,6 +238,8 @@ FRAME_COLUMNS = [
     "status",
     "config_hash",
     "params",
+    "ffn_params",
+    "attention_params",
     "flops_per_example",
     "acct_params_total",
     "acct_params_trained",

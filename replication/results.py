@@ -171,6 +171,7 @@ def _protocol_metrics(claim: Claim, name: str, p: ProtocolResult | None) -> list
     if p is not None and p.results:
         specs = [q.spec for r in p.results.values() for q in [r, *r.parts]]
         shown = [c.metric for c in specs if c.metric]
+        shown += [o.metric for c in specs for o in getattr(c, "objectives", [])]  # frontiers
     else:
         metric = claim.effects[0].metric
         shown = [claim.protocols[name].metrics.get(metric, metric)] if metric else []

@@ -127,6 +127,8 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     torch.manual_seed(seed)  # init; in "shared" mode batches also come from this generator
     model = build(_model_node(cfg, seed))
     acct = {"params_total": accounting.count_params(model)}
+    if hasattr(model, "param_counts"):  # by component, e.g. the FFN's share
+        acct |= {f"params_{k}": v for k, v in model.param_counts().items()}
     settings = energy.Settings(**cfg.energy)
     if hasattr(task, "measure"):
         inner = energy.Meter(cfg.device, settings)  # a task's own steady-state windows

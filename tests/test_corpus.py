@@ -79,6 +79,23 @@ def test_authors_texts(name, n_chars, n_vocab):
     assert text == text[: n_chars // 200] * 200
 
 
+@pytest.mark.parametrize(
+    ("name", "like", "n_chars", "end"),
+    [
+        ("hee12_sentences", "mertens_sentences", 67_400, "inhibition. "),
+        ("hen1_sentences", "boltzmann_sentences", 51_600, "efficiently. "),
+    ],
+)
+def test_single_spaced_texts(name, like, n_chars, end):
+    """hen1 and H-EE-12 join the sentences with single spaces where the Boltzmann and Mertens
+    scripts leave two at each seam. The faithful loss depends on the exact text, so each must
+    differ from its twin there only."""
+    text = corpus.load_text(name)
+    assert len(text) == n_chars and "  " not in text and text.endswith(end)
+    assert len(set(text)) == len(set(corpus.load_text(like)))
+    assert text.replace(" ", "") == corpus.load_text(like).replace(" ", "")
+
+
 def test_unknown_name_lists_known_names():
     with pytest.raises(ValueError, match=r"shakespeare.*boltzmann_sentences.*mertens_sentences"):
         corpus.load_text("tiny_shakespeare")

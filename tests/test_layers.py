@@ -135,3 +135,26 @@ def test_attention_flops_do_not_depend_on_the_sdpa_kernel_picked():
     # attention's two matrix products are in it: 2 layers x 2 x (2 x T^2 x d) per example
     no_attn = 2 * (4 * 2 * 16 * 32 * 32 + 2 * 2 * 16 * 32 * 64) + 2 * 16 * 32 * 30
     assert counts[(0.0, "pre")] == no_attn + 2 * 2 * 2 * 16 * 16 * 32
+
+
+@pytest.mark.parametrize("d_ff", [21, 85, 256])
+def test_ffn_params_and_flops_match_a_hand_count(d_ff):
+    """The FFN's share, which the 4/3x claim is stated on: weights and biases of its two
+    layers, and forward FLOPs that grow by 2 x 2 x T x d per unit of d_ff in each layer."""
+    import torch.nn.functional as F
+
+    from replication.accounting import count_flops
+
+    d, t, layers, vocab = 64, 16, 2, 30
+    m = CharLM(vocab, t, d_model=d, n_heads=4, n_layers=layers, d_ff=d_ff)
+    assert m.param_counts()["ffn"] == layers * (d * d_ff + d_ff + d_ff * d + d)
+    assert m.param_counts()["attention"] == layers * (4 * d * d + 4 * d)
+    x = torch.randint(0, vocab, (2, t))
+
+    def loss(out, y):
+        return F.cross_entropy(out.reshape(-1, vocab), y.reshape(-1))
+
+    fwd = count_flops(m, x, x, loss)["flops_per_example_forward"]
+    base = CharLM(vocab, t, d_model=d, n_heads=4, n_layers=layers, d_ff=1)
+    fwd1 = count_flops(base, x, x, loss)["flops_per_example_forward"]
+    assert fwd - fwd1 == layers * 2 * 2 * t * d * (d_ff - 1)

