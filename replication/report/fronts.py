@@ -23,20 +23,15 @@ def frontier_side_by_side(res: ClaimResults) -> list[str]:
     for name, r, metric in ((FAITHFUL, faith, f_loss), (VERDICT_PROTOCOL, h, loss)):
         if r is None or name not in res.protocols:
             continue
-        cols[name] = (res.arm_stats(name, metric), res.arm_stats(name, size))
+        cols[name] = ((metric, res.arm_stats(name, metric)), (size, res.arm_stats(name, size)))
     rows = []
     for arm in arms:
         row = [f"`{arm}`" + (" (candidate)" if arm == e.candidate else "")]
         row.append(fmt.value(authors[arm], f_loss) if arm in authors else "n/a")
         for name in (FAITHFUL, VERDICT_PROTOCOL):
-            stats = cols.get(name)
-            m, p = (stats[0].get(arm), stats[1].get(arm)) if stats else (None, None)
-            row.append(
-                "not run"
-                if m is None
-                else fmt.value(m["mean"], f_loss if name == FAITHFUL else loss)
-            )
-            row.append("not run" if p is None else fmt.value(p["mean"], size))
+            for metric, stats in cols.get(name, ((None, {}), (None, {}))):
+                m = stats.get(arm)
+                row.append("not run" if m is None else fmt.value(m["mean"], metric))
         rows.append(row)
     header = [
         "arm",
@@ -68,7 +63,7 @@ def frontier_side_by_side(res: ClaimResults) -> list[str]:
         out.append(f"- **authors:** {e.authors.text}.")
     others = [a for a in authors if a not in arms]  # e.g. a second script of the authors'
     if others and FAITHFUL in cols:
-        faithful = cols[FAITHFUL][0]
+        faithful = cols[FAITHFUL][0][1]
         rows = [
             [
                 f"`{a}`",
