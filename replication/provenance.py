@@ -45,13 +45,10 @@ def _git(*args: str) -> str:
 def code_version() -> dict:
     """HEAD's SHA and whether tracked code differs from it (runs/ and reports/ don't count).
 
-    A copy of the tree without .git (a rented GPU machine) names its commit in the environment:
-    REPLICATION_GIT_SHA, and REPLICATION_GIT_DIRTY=1 if the copy differs from that commit.
+    A copy of the tree on another machine (a rented GPU) names its commit in the environment:
+    REPLICATION_GIT_SHA, and REPLICATION_GIT_DIRTY=1 if the copy differs from that commit. When
+    set it wins over the copy's own .git, which may be a stale snapshot of another commit.
     """
-    sha = _git("rev-parse", "HEAD")
-    if sha:
-        dirty = bool(_git("status", "--porcelain", "--", ".", ":!runs", ":!reports"))
-        return {"git_sha": sha, "git_dirty": dirty}
     env_sha = os.environ.get("REPLICATION_GIT_SHA")
     if env_sha:
         return {
@@ -59,6 +56,10 @@ def code_version() -> dict:
             "git_dirty": os.environ.get("REPLICATION_GIT_DIRTY", "0") == "1",
             "git_source": "REPLICATION_GIT_SHA",
         }
+    sha = _git("rev-parse", "HEAD")
+    if sha:
+        dirty = bool(_git("status", "--porcelain", "--", ".", ":!runs", ":!reports"))
+        return {"git_sha": sha, "git_dirty": dirty}
     return {"git_sha": "unknown", "git_dirty": True}
 
 
