@@ -54,6 +54,21 @@ def per_seed(
     return ax
 
 
+def expert_loads(ax: Axes, layers: list[list[float]], title: str) -> Axes:
+    """One MoE arm's utilisation: per layer, the experts' shares of token slots from the
+    busiest down (mean over seeds), against the uniform share 1 / experts."""
+    n = len(layers[0])
+    for i, shares in enumerate(layers):
+        ax.plot(range(1, n + 1), [100 * v for v in shares], marker=".", label=f"layer {i}")
+    ax.axhline(100 / n, color="black", linestyle="--", linewidth=1, label="uniform")
+    ax.set_xlabel("expert, busiest first")
+    ax.set_ylabel("share of token slots (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return ax
+
+
 def _display(r: Result) -> tuple[float, float, str]:
     """(sign, scale, unit) that turn r.shown() values into the treatment's change against the
     baseline, in percent, points or a factor (as the report's tables show them)."""

@@ -16,6 +16,7 @@ import pandas as pd
 from replication import noise, receipts, records, tuning
 from replication.analysis import ProtocolResult, Result, audit_protocols, evaluate_claim
 from replication.claims import FAITHFUL, VERDICT_PROTOCOL, Claim
+from replication.loads import expert_loads
 from replication.metrics import METRICS
 from replication.receipts import verdict_runs
 from replication.stats import arm_summary, benjamini_hochberg, pooled_entropy
@@ -66,6 +67,8 @@ class ClaimResults:
     own_floors: list[noise.Floor] = field(default_factory=list)  # an A/A claim's own floors
     data: dict[str, dict] = field(default_factory=dict)  # protocol -> the data its runs used
     tables: list[tuple[str, str, int, str, list[dict]]] = field(default_factory=list)
+    loads: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)  # protocol
+    # -> MoE arm -> per layer, the share of token slots per expert (mean over seeds, sorted)
 
     @property
     def calibration(self) -> bool:
@@ -129,6 +132,7 @@ def analyse(
     )
     res.own_floors = noise.floors(claim, runs, max_seeds)
     res.data, res.tables = _data(runs), _record_tables(runs)
+    res.loads = expert_loads(runs, {name: set(df["seed"]) for name, df in used.items()})
     if not res.calibration:
         for e in claim.effects:
             found = noise.match(claim, e, floors or [])

@@ -227,3 +227,28 @@ def test_adamw_is_an_optimizer_choice():
     )
     opt = make_optimizer([torch.nn.Parameter(torch.zeros(2))], cfg)
     assert isinstance(opt, torch.optim.AdamW) and opt.defaults["weight_decay"] == 0.01
+
+
+def test_expert_loads_average_sorted_shares_over_the_seeds_used():
+    from types import SimpleNamespace
+
+    from replication.loads import expert_loads
+
+    def rec(seed, l0, l1, arm="moe", status="complete"):
+        extras = {"expert_load_l0": l0, "expert_load_l1": l1, "data": {}}
+        return SimpleNamespace(
+            protocol="audit", arm=arm, seed=seed, stage="eval", status=status, extras=extras
+        )
+
+    runs = [
+        rec(0, [0.1, 0.9], [0.5, 0.5]),
+        rec(1, [0.7, 0.3], [0.2, 0.8]),
+        rec(2, [1.0, 0.0], [1.0, 0.0]),  # a seed the looks did not use
+        rec(1, [0.0, 1.0], [0.0, 1.0], status="diverged"),
+        SimpleNamespace(
+            protocol="audit", arm="dense", seed=0, stage="eval", status="complete", extras={}
+        ),
+    ]
+    got = expert_loads(runs, {"audit": {0, 1}})
+    assert list(got["audit"]) == ["moe"]
+    assert sum(got["audit"]["moe"], []) == pytest.approx([0.8, 0.2, 0.65, 0.35])

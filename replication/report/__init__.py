@@ -29,6 +29,7 @@ def render(res: ClaimResults, fig_dir: Path, rel: str) -> str:
         evidence.side_by_side(res),
         evidence.arms(res),
         detail.plots(res, fig_dir, rel),
+        detail.loads(res, fig_dir, rel),
         detail.secondary(res),
         floor.noise(res),
         accounts.parity(res),

@@ -46,6 +46,34 @@ def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
     return out
 
 
+def loads(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
+    """MoE utilisation histograms, one panel per MoE arm, and the busiest expert's share."""
+    if not res.loads:
+        return []
+    out = ["## Expert utilisation", ""]
+    out += [
+        "Share of token slots (top-k assignments) each expert receives on the test windows, per "
+        "layer, experts sorted from the busiest; the mean over the seeds used. Uniform routing "
+        "gives every expert 1 / experts.",
+        "",
+        "| protocol | arm | experts | busiest expert's share, per layer | x uniform, worst |",
+        "|---|---|---|---|---|",
+    ]
+    images = []
+    for proto, arms in res.loads.items():
+        panels = list(arms.items())
+        fig, axes = figures.new_figure(4.5 * len(panels), 3.6, ncols=len(panels))
+        for ax, (arm, layers) in zip(axes, panels, strict=True):
+            figures.expert_loads(ax, layers, f"{proto}: {arm}")
+            n = len(layers[0])
+            tops = ", ".join(f"{100 * lay[0]:.1f}%" for lay in layers)
+            worst = max(lay[0] for lay in layers) * n
+            out.append(f"| {proto} | {arm} | {n} | {tops} | {worst:.2f}x |")
+        figures.save(fig, fig_dir / f"expert_loads_{proto}.png", fig_dir.parent)
+        images += [f"![expert utilisation, {proto}]({rel}/expert_loads_{proto}.png)", ""]
+    return [*out, "", *images]
+
+
 def secondary(res: ClaimResults) -> list[str]:
     """Reported, never decisive: P(improvement), Cohen's d_z, and the raw per-seed pairs."""
     audit = res.protocols.get(VERDICT_PROTOCOL)
