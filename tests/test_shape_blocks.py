@@ -251,4 +251,6 @@ def test_expert_loads_average_sorted_shares_over_the_seeds_used():
     ]
     got = expert_loads(runs, {"audit": {0, 1}})
     assert list(got["audit"]) == ["moe"]
-    assert sum(got["audit"]["moe"], []) == pytest.approx([0.8, 0.2, 0.65, 0.35])
+    assert [v for layer in got["audit"]["moe"] for v in layer] == pytest.approx(
+        [0.8, 0.2, 0.65, 0.35]
+    )
