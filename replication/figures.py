@@ -139,3 +139,26 @@ def save(fig: plt.Figure, path: Path, root: Path) -> None:
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     plt.close(fig)
     workspace.write_atomic(path, buf.getvalue(), root)
+
+
+def search_trace(ax: Axes, trace: dict, title: str, first_predicted: int | None) -> Axes:
+    """One search arm's fitness by generation (mean over seeds): the best as its script
+    reports it (surrogate predictions included) against the best measured for real."""
+    gen = trace["gen"]
+    styles = {
+        "best_reported": ("generation's best, as reported", "tab:red", "-"),
+        "best_measured": ("generation's best, measured", "tab:blue", "-"),
+        "overall_reported": ("best so far, as reported", "tab:red", ":"),
+        "overall_measured": ("best so far, measured", "tab:blue", ":"),
+    }
+    for key, (label, color, ls) in styles.items():
+        if key in trace:
+            ax.plot(gen, trace[key], ls, color=color, label=label, lw=1.4)
+    if first_predicted:
+        ax.axvline(first_predicted, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness (loss)")
+    ax.set_title(f"{title} (n = {trace['n']})", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return ax

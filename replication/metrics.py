@@ -132,6 +132,39 @@ _ALL = [
     Metric("copy_bandwidth_gbs", True, "bytes read + written by a copy of the input / its time"),
     Metric("bandwidth_vs_copy", True, "kernel_bandwidth_gbs / copy_bandwidth_gbs", FRACTION),
     Metric("step_time_s", False, "median seconds per training step (forward, backward, Adam)"),
+    # CLSO's search and its baseline (replication/tasks/clso.py)
+    Metric("method_time_s", False, "wall-clock seconds of the search or of the training loop"),
+    Metric(
+        "energy_per_eval_j",
+        False,
+        "gross joules of the search window per real evaluation (search methods)",
+        energy=True,
+    ),
+    Metric(
+        "reported_loss",
+        False,
+        "the loss the method's script reports: the search's reported best (the best real "
+        "fitness for random search), the baseline's loss on its evaluation rows",
+    ),
+    Metric("initial_loss", False, "real fitness of the first random genome (the source's log)"),
+    Metric(
+        "reported_best_loss",
+        False,
+        "the source's 'best loss': the minimum of the fitness lists, real and surrogate mixed",
+    ),
+    Metric("reported_best_gen", False, "generation in which reported_best_loss was found", COUNT),
+    Metric("reverified_loss", False, "real fitness of the genome behind reported_best_loss"),
+    Metric("best_real_fitness", False, "lowest real fitness of any evaluated genome"),
+    Metric("real_evals", False, "fitness evaluations by a real forward pass", COUNT),
+    Metric("predicted_evals", False, "fitness values the surrogate predicted instead", COUNT),
+    Metric(
+        "best_regressions",
+        False,
+        "generations whose reported best is above the previous generation's",
+        COUNT,
+    ),
+    Metric("optimizer_steps", False, "gradient steps taken (adam)", COUNT),
+    Metric("pad_share", False, "share of the scored validation tokens that are padding", FRACTION),
     # early stopping (replication/stopping.py; image tasks write <split>_entropy)
     Metric("test_entropy", False, "mean softmax entropy (nats) of the test predictions, eval mode"),
     Metric("val_entropy", False, "mean softmax entropy (nats) of the validation predictions"),

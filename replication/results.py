@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from replication import noise, receipts, records, tuning
+from replication import noise, receipts, records, searchtrace, tuning
 from replication.analysis import ProtocolResult, Result, audit_protocols, evaluate_claim
 from replication.claims import FAITHFUL, VERDICT_PROTOCOL, Claim
 from replication.loads import expert_loads
@@ -69,6 +69,8 @@ class ClaimResults:
     tables: list[tuple[str, str, int, str, list[dict]]] = field(default_factory=list)
     loads: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)  # protocol
     # -> MoE arm -> per layer, the share of token slots per expert (mean over seeds, sorted)
+    search: dict[str, dict] = field(default_factory=dict)  # protocol -> search arm -> trace
+    budgets: dict[str, list[dict]] = field(default_factory=dict)  # protocol -> arm pairs
 
     @property
     def calibration(self) -> bool:
@@ -132,7 +134,12 @@ def analyse(
     )
     res.own_floors = noise.floors(claim, runs, max_seeds)
     res.data, res.tables = _data(runs), _record_tables(runs)
-    res.loads = expert_loads(runs, {name: set(df["seed"]) for name, df in used.items()})
+    seeds = {name: set(df["seed"]) for name, df in used.items()}
+    res.loads = expert_loads(runs, seeds)
+    res.search = searchtrace.traces(runs, seeds)
+    res.budgets = {
+        p: searchtrace.summarise(rows) for p, rows in searchtrace.pairs(runs, seeds).items()
+    }
     if not res.calibration:
         for e in claim.effects:
             found = noise.match(claim, e, floors or [])

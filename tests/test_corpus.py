@@ -153,3 +153,19 @@ def test_corrupted_corpus_raises(tmp_path, monkeypatch, fresh_cache):
         corpus.load_text("shakespeare")
     assert corpus.SHAKESPEARE_XZ_SHA256 in str(err.value)
     assert hashlib.sha256(bytes(data)).hexdigest() in str(err.value)
+
+
+def test_without_datasets_the_standard_library_reads_the_same_text(monkeypatch, fresh_cache):
+    """The GPU machine has no `datasets`: lzma reads the same hash-checked text there."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_datasets(name, *args, **kwargs):
+        if name == "datasets":
+            raise ImportError("no datasets here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_datasets)
+    text = corpus.load_text("shakespeare")
+    assert hashlib.sha256(text.encode()).hexdigest() == corpus.SHAKESPEARE_TEXT_SHA256

@@ -85,7 +85,10 @@ SHAPE_CLAIMS = [
 ]
 
 
-@pytest.mark.parametrize("claim", ACTIVATION_CLAIMS + SHAPE_CLAIMS)
+SEARCH_CLAIMS = ["clso"]  # CLSO's genetic search and its AdamW baseline (tasks/clso.py)
+
+
+@pytest.mark.parametrize("claim", ACTIVATION_CLAIMS + SHAPE_CLAIMS + SEARCH_CLAIMS)
 def test_activation_claims_replicate_end_to_end(claim, tmp_path):
     """Each activation and shape claim runs at the smoke budget and writes a full report
     (CPU part)."""

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import lzma
 import math
 import tempfile
 
-import datasets
 import numpy as np
 import torch
 
@@ -86,7 +86,9 @@ def _load_shakespeare() -> str:
     """Hash-check the committed .xz, then read it through `datasets` (which decompresses .xz).
 
     The datasets cache goes to a temporary directory that is removed afterwards, so nothing is
-    written to the repository or the user's HF cache; the text is kept in memory.
+    written to the repository or the user's HF cache; the text is kept in memory. Where
+    `datasets` is not installed (the GPU machine: docs/running.md) the standard library's lzma
+    reads the same file; the text's hash is checked either way, so both give the same string.
     """
     path = CORPUS_DIR / SHAKESPEARE_FILE
     actual = _sha256(path.read_bytes())
@@ -94,21 +96,27 @@ def _load_shakespeare() -> str:
         raise ValueError(
             f"{path}: sha256 {actual} does not match the expected {SHAKESPEARE_XZ_SHA256}"
         )
-    datasets.disable_progress_bars()  # one small file: bars would only clutter sweep logs
-    with tempfile.TemporaryDirectory(prefix="replication-corpus-") as cache_dir:
-        ds = datasets.load_dataset(
-            "text",
-            data_files=str(path),
-            sample_by="document",
-            split="train",
-            keep_in_memory=True,
-            cache_dir=cache_dir,
-        )
-        text = ds[0]["text"]
+    try:
+        import datasets
+    except ImportError:
+        docs = [lzma.decompress(path.read_bytes()).decode("utf-8")]
+    else:
+        datasets.disable_progress_bars()  # one small file: bars would only clutter sweep logs
+        with tempfile.TemporaryDirectory(prefix="replication-corpus-") as cache_dir:
+            ds = datasets.load_dataset(
+                "text",
+                data_files=str(path),
+                sample_by="document",
+                split="train",
+                keep_in_memory=True,
+                cache_dir=cache_dir,
+            )
+            docs = [row["text"] for row in ds]
+    text = docs[0]
     actual = _sha256(text.encode("utf-8"))
-    if len(ds) != 1 or actual != SHAKESPEARE_TEXT_SHA256:
+    if len(docs) != 1 or actual != SHAKESPEARE_TEXT_SHA256:
         raise ValueError(
-            f"{path}: decompressed text has sha256 {actual} in {len(ds)} document(s), "
+            f"{path}: decompressed text has sha256 {actual} in {len(docs)} document(s), "
             f"expected {SHAKESPEARE_TEXT_SHA256} in one"
         )
     return text

@@ -30,6 +30,7 @@ def render(res: ClaimResults, fig_dir: Path, rel: str) -> str:
         evidence.arms(res),
         detail.plots(res, fig_dir, rel),
         detail.loads(res, fig_dir, rel),
+        detail.search(res, fig_dir, rel),
         detail.secondary(res),
         floor.noise(res),
         accounts.parity(res),

@@ -3,12 +3,14 @@ never decisive). Every number comes from the ClaimResults."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from replication import figures
 from replication.metrics import is_fraction
 from replication.report import fmt
 from replication.results import FAITHFUL, VERDICT_PROTOCOL, ClaimResults
+from replication.searchtrace import TRACE_KEYS
 
 
 def plots(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
@@ -72,6 +74,99 @@ def loads(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
         figures.save(fig, fig_dir / f"expert_loads_{proto}.png", fig_dir.parent)
         images += [f"![expert utilisation, {proto}]({rel}/expert_loads_{proto}.png)", ""]
     return [*out, "", *images]
+
+
+def search(res: ClaimResults, fig_dir: Path, rel: str) -> list[str]:
+    """Search runs' fitness by generation, reported against measured, and the search against
+    gradient descent at equal energy (both computed in replication/searchtrace.py)."""
+    if not res.search:
+        return []
+    out = ["## Search trace: reported against measured fitness", ""]
+    out += [
+        "Per generation, mean over the seeds used: the best fitness as the search's script "
+        "reports it (surrogate predictions mixed with real evaluations) and the best measured "
+        "by a real forward pass. The dashed line marks the first generation with predicted "
+        "fitnesses.",
+        "",
+        "| protocol | arm | generation | reported best | measured best | best so far, reported "
+        "| best so far, measured | real evaluations so far |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    images, notes = [], []
+    for proto, arms in res.search.items():
+        panels = list(arms.items())
+        fig, axes = figures.new_figure(5.0 * len(panels), 3.8, ncols=len(panels))
+        for ax, (arm, t) in zip(axes, panels, strict=True):
+            first = t.get("first_predicted")
+            figures.search_trace(ax, t, f"{proto}: {arm}", first)
+            if first and first > 1:
+                notes.append(_trace_note(proto, arm, t, first))
+            elif "best_reported_rises" in t:
+                notes.append(
+                    f"- `{proto}` / `{arm}`: every fitness is a real evaluation; the generation's "
+                    f"best rises from one generation to the next {t['best_reported_rises']:.1f} "
+                    f"times per seed on average (means over {t['n']} seeds).\n"
+                )
+            picks = sorted({1, first or 1, (first or 1) + 1, (first or 1) + 2, len(t["gen"])})
+            for g in [p for p in picks if p <= len(t["gen"])]:
+                cells = [t.get(k, [None] * g)[g - 1] for k in TRACE_KEYS]
+                shown = ["" if v is None or math.isnan(v) else f"{v:.4f}" for v in cells]
+                evals = f"{t['real_evals'][g - 1]:,.0f}" if "real_evals" in t else ""
+                out.append(f"| {proto} | {arm} | {g} | {' | '.join(shown)} | {evals} |")
+        figures.save(fig, fig_dir / f"search_{proto}.png", fig_dir.parent)
+        images += [f"![search trace, {proto}]({rel}/search_{proto}.png)", ""]
+    return [*out, "", *notes, *images, *budgets(res)]
+
+
+def _trace_note(proto: str, arm: str, t: dict, first: int) -> str:
+    rep, mea = t["best_reported"], t["best_measured"]
+    return (
+        f"- `{proto}` / `{arm}`: at generation {first}, the first with predicted fitnesses, the "
+        f"reported best goes from {rep[first - 2]:.4f} to {rep[first - 1]:.4f} while the "
+        f"measured best is {mea[first - 1]:.4f}; over {len(rep)} generations the reported "
+        f"best ends at {t['overall_reported'][-1]:.4f} and the measured at "
+        f"{t['overall_measured'][-1]:.4f}. The generation's reported best rises from one "
+        f"generation to the next {t['best_reported_rises']:.1f} times per seed on average, "
+        f"its measured best {t['best_measured_rises']:.1f} times (means over {t['n']} seeds)."
+        "\n"
+    )
+
+
+def budgets(res: ClaimResults) -> list[str]:
+    if not res.budgets:
+        return []
+    out = ["## The search against gradient descent at equal energy", ""]
+    out += [
+        "Validation loss on the search's fitness rows (the search's is its best fitness, "
+        "selected on those rows: biased in its favour). Energy up to a generation or a step "
+        "is the run's measured window apportioned by real evaluations or by steps "
+        "(an approximation). Mean over paired seeds; the difference at equal energy has a "
+        "t interval.",
+        "",
+        "| protocol | search | gradient | n | search J | gradient J | search loss "
+        "| gradient loss at the search's energy | difference [CI] | search reached the "
+        "gradient run's final loss | gradient run reached the search's loss |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for proto, rows in res.budgets.items():
+        for r in rows:
+            lo, hi = r["diff_ci"]
+            ci = f"[{lo:+.4f}, {hi:+.4f}] ({r['level']:.0%})" if not math.isnan(lo) else ""
+            s_reach = _reach(r["search_reached"], r["n"], r["search_j_to_grad_val"])
+            g_reach = _reach(r["grad_reached"], r["n"], r["grad_j_to_search_val"])
+            out.append(
+                f"| {proto} | {r['search']} | {r['gradient']} | {r['n']} | {r['search_j']:.4g} "
+                f"| {r['grad_j']:.4g} | {r['search_val']:.4f} "
+                f"| {r['grad_val_at_search_energy']:.4f} "
+                f"| {r['diff_at_equal_energy']:+.4f} {ci} | {s_reach} | {g_reach} |"
+            )
+    return [*out, ""]
+
+
+def _reach(k: int, n: int, joules: float | None) -> str:
+    if not k:
+        return f"never (0 of {n} seeds)"
+    return f"{k} of {n} seeds, after {joules:.4g} J on average"
 
 
 def secondary(res: ClaimResults) -> list[str]:

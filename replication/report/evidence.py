@@ -39,7 +39,7 @@ def side_by_side(res: ClaimResults) -> list[str]:
 
 def _side_table(res: ClaimResults, e, faith, h) -> list[str]:
     c = h.spec
-    faith_metric = faith.spec.metric if faith is not None else res.faithful_metric
+    faith_metric = faith.spec.metric if faith is not None else res.faithful_metric or c.metric
     out = []
     if faith_metric != c.metric:
         out += [
