@@ -81,6 +81,7 @@ class Source:
     path: str = MISSING  # the script that produced the figure
     commit: str = MISSING
     doc: str | None = None  # the document that states the figure
+    deviation: str | None = None  # how our data or setup departs from the source's (shown first)
 
 
 @dataclass
@@ -219,6 +220,19 @@ class Claim:
     parity: Parity = field(default_factory=Parity)
     budgets: dict[str, list[str]] = field(default_factory=dict)  # profile -> extra overrides
     path: str = ""  # filled by the loader
+
+    def authors_figure(self, e: Effect, metric: str | None) -> AuthorsFigure | None:
+        """The authors' figure for `e` on `metric`: a compound's part takes the figure of the
+        claim's own effect on that metric and the same arms, where there is one."""
+        for other in self.effects if e.parts else []:
+            same = (other.metric, other.treatment, other.baseline) == (
+                metric,
+                e.treatment,
+                e.baseline,
+            )
+            if same and not other.parts and other.authors is not None:
+                return other.authors
+        return e.authors
 
 
 # ------------------------------------------------------------------ scales

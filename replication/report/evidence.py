@@ -48,9 +48,10 @@ def _side_table(res: ClaimResults, e, faith, h) -> list[str]:
             "",
         ]
     rows = []
+    figure = res.claim.authors_figure(e, c.metric)
     for role in ("treatment", "baseline"):
         arm = getattr(e, role)
-        authors = getattr(e.authors, role) if e.authors else None
+        authors = getattr(figure, role) if figure else None
         cells = [f"{arm}", "n/a" if authors is None else fmt.value(authors, faith_metric)]
         for proto, r, metric in ((FAITHFUL, faith, faith_metric), (VERDICT_PROTOCOL, h, c.metric)):
             n = r.look if r is not None else None  # the seeds the comparison was decided on
@@ -61,7 +62,7 @@ def _side_table(res: ClaimResults, e, faith, h) -> list[str]:
                 else f"{fmt.value(m['mean'], metric)} (sd {fmt.value(m['sd'], metric)})"
             )
         rows.append(cells)
-    diffs = ["difference", e.authors.text if e.authors else "n/a"]
+    diffs = ["difference", figure.text if figure else "n/a"]
     for r in (faith, h):
         diffs.append("not run" if r is None else f"{fmt.diff(r.shown(r.mean), c)} {fmt.ci(r)}")
     rows.append(diffs)

@@ -55,6 +55,8 @@ def header(res: ClaimResults) -> list[str]:
     ]
     if s.doc:
         out.append(f"- **Authors' document:** {s.doc}")
+    if s.deviation:
+        out.append(f"- **Not the source's setup:** {s.deviation}")
     out.append(f"- **Claim spec:** `{Path(c.path).as_posix()}`")
     out += data_lines(res)
     return [*out, ""]
