@@ -240,3 +240,19 @@ def test_runs_scored_on_other_rows_are_not_compared():
     s.config = {"task": {"seq_len": 128, "eval_rows": 16, "pad_loss": True}}
     g.config = {"task": {"seq_len": 32, "eval_rows": 8, "pad_loss": True}}
     assert searchtrace.pairs([s, g], {"audit": {0}}) == {}
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"genes": ["fc", "lm_head"]}, "task.genes"),
+        ({"genes": []}, "task.genes"),
+        ({"method": "sgd"}, "task.method"),
+        ({"full_eval_frac": 0.0}, "task.full_eval_frac"),
+        ({"pop": 1}, "task.pop"),
+    ],
+)
+def test_a_bad_search_config_is_one_line_naming_the_field(kw, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")) as err:
+        CLSOTask(vocab_size=80, **kw)
+    assert "\n" not in str(err.value)

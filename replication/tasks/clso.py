@@ -68,6 +68,15 @@ class CLSOTask(LineLMTask):
         super().__post_init__()
         if self.method not in ("ga", "random", "adam"):
             raise ValueError(f"task.method must be ga, random or adam, got {self.method!r}")
+        unknown = sorted(set(self.genes) - set(crystal.LAYERS))
+        if unknown or not self.genes:
+            raise ValueError(
+                f"task.genes must name layers of {list(crystal.LAYERS)}, got {self.genes}"
+            )
+        if self.pop < 2 or self.library < 2 or self.generations < 1:
+            raise ValueError("task.pop and task.library must be >= 2, task.generations >= 1")
+        if not 0 < self.full_eval_frac <= 1:
+            raise ValueError(f"task.full_eval_frac must be in (0, 1], got {self.full_eval_frac}")
 
     @property
     def n_full(self) -> int:
