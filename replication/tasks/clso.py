@@ -158,24 +158,24 @@ class CLSOTask(LineLMTask):
             real[tuple(g)] = fitness(g)
             return real[tuple(g)]
 
-        n_real = 1
+        n_real, n_pred = 1, 0
         initial = evaluate(ga.population[0])
         best, best_genome, best_gen, rows, regressions = float("inf"), None, 0, [], 0
         for gen in range(self.generations):
-            scores, predicted = [], []
+            scores, measured, predicted = [], [], []
             for i, g in enumerate(ga.population):
                 if i < self.n_full or gen < self.warm_gens:
-                    scores.append(evaluate(g))
-                    n_real += 1
+                    measured.append(evaluate(g))
+                    scores.append(measured[-1])
                 else:
-                    scores.append(surrogate.predict([g])[0])
-                    predicted.append(scores[-1])
+                    predicted.append(surrogate.predict([g])[0])
+                    scores.append(predicted[-1])
+            n_real, n_pred = n_real + len(measured), n_pred + len(predicted)
             k = int(np.argmin(scores))
             if rows and scores[k] > rows[-1]["best_reported"]:
                 regressions += 1
             if scores[k] < best:
                 best, best_genome, best_gen = scores[k], list(ga.population[k]), gen + 1
-            measured = [s for i, s in enumerate(scores) if i < self.n_full or gen < self.warm_gens]
             surrogate.update([(list(ga.population[i]), scores[i]) for i in range(self.n_full)])
             ga.evolve(scores)
             if self.local_every and (gen + 1) % self.local_every == 0:
@@ -204,13 +204,10 @@ class CLSOTask(LineLMTask):
             "best_real_fitness": real[top],
             "best_real_genome": list(top),
             "real_evals": n_real,
-            "predicted_evals": self.pop * self.generations + 1 + 5 * self._locals() - n_real,
+            "predicted_evals": n_pred,
             "best_regressions": regressions,
             "generations": rows,
         }
-
-    def _locals(self) -> int:
-        return self.generations // self.local_every if self.local_every else 0
 
     def _random(self, fitness, genes: int, seed: int) -> dict:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC151]))
